@@ -1,0 +1,166 @@
+//! The command line: argument definitions (clap derive), one module per command, and rendering.
+//!
+//! This layer stays thin: it parses arguments, calls the library, and renders the result. Library
+//! errors are typed; here they gain the context a user needs ("what went wrong, what to do").
+
+mod catalog;
+mod check;
+mod render;
+mod simulate;
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use render::Style;
+
+/// Exit status for usage and input errors (the contract: usage and input errors exit 2).
+pub const EXIT_USAGE: u8 = 2;
+/// Exit status when `--fail-on` finds something.
+pub const EXIT_FINDINGS: u8 = 1;
+
+/// AWS IAM parity and least privilege for Lambda functions.
+#[derive(Debug, Parser)]
+#[command(name = "iamfit", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options accepted by every command (see CONTRACT.md, "Global options").
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// AWS CLI profile whose credentials iamfit uses (as the AWS CLI resolves it).
+    #[arg(long, global = true, value_name = "NAME", env = "AWS_PROFILE", hide_env = true)]
+    pub profile: Option<String>,
+    /// AWS region (default: AWS_REGION, then the profile's region).
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Send every AWS call to this endpoint (also AWS_ENDPOINT_URL); for local emulators.
+    #[arg(long, global = true, value_name = "URL", env = "AWS_ENDPOINT_URL", hide_env = true)]
+    pub endpoint_url: Option<String>,
+    /// Work offline: read account state (and CloudTrail) from a snapshot folder.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub snapshot: Option<std::path::PathBuf>,
+    /// Report format on stdout.
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    /// Never use colour (also NO_COLOR).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// Print only the report, no notes on stderr.
+    #[arg(long, short = 'q', global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more detail on stderr.
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
+}
+
+/// Report formats of `--output`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable tables (default).
+    Table,
+    /// Machine-readable JSON with the keys of the contract.
+    Json,
+    /// Markdown, for pull-request comments.
+    Markdown,
+    /// SARIF 2.1.0, for code scanning (commands that report findings).
+    Sarif,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Local-vs-prod parity: the local principal (--profile) against the function's execution role.
+    Diff(DiffArgs),
+    /// Validate and lint IAM policy documents.
+    Check(check::CheckArgs),
+    /// Evaluate requests against policies (one from flags, or a batch file).
+    Simulate(simulate::SimulateArgs),
+    /// The IAM action catalog: expand patterns, show actions, update from AWS.
+    #[command(subcommand)]
+    Catalog(catalog::CatalogCommand),
+    /// Print shell completions for iamfit.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) for iamfit.
+    Man,
+}
+
+/// Arguments of `iamfit diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Lambda function name or ARN.
+    #[arg(long, value_name = "F")]
+    pub function: String,
+}
+
+/// Runs the parsed command line and returns the process exit status.
+pub fn run(cli: Cli) -> ExitCode {
+    let style = Style::detect(cli.global.no_color);
+    let result = match &cli.command {
+        Command::Diff(_) => Err(CliError::usage(
+            "`iamfit diff` is not available yet in this build: it lands with account graphs (see README)",
+        )),
+        Command::Check(args) => check::run(args, &cli.global, &style),
+        Command::Simulate(args) => simulate::run(args, &cli.global, &style),
+        Command::Catalog(cmd) => catalog::run(cmd, &cli.global, &style),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut cmd, "iamfit", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd)
+                .render(&mut std::io::stdout())
+                .map(|_| ExitCode::SUCCESS)
+                .map_err(|e| CliError::other(format!("cannot write the man page: {e}")))
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            style.error(&err.message);
+            if let Some(hint) = &err.hint {
+                style.hint(hint);
+            }
+            ExitCode::from(err.code)
+        }
+    }
+}
+
+/// A failure to report to the user: one clear line, an optional hint, and the exit status.
+#[derive(Debug)]
+pub struct CliError {
+    /// What went wrong.
+    pub message: String,
+    /// What to do about it.
+    pub hint: Option<String>,
+    /// The process exit status.
+    pub code: u8,
+}
+
+impl CliError {
+    /// A usage or input error (exit status 2).
+    pub fn usage(message: impl Into<String>) -> Self {
+        CliError { message: message.into(), hint: None, code: EXIT_USAGE }
+    }
+    /// Any other failure (exit status 2 as well: iamfit reserves 1 for `--fail-on`).
+    pub fn other(message: impl Into<String>) -> Self {
+        CliError { message: message.into(), hint: None, code: EXIT_USAGE }
+    }
+    /// Adds a hint saying what to do.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// The result of a command: an exit status, or an error to print.
+pub type CliResult = Result<ExitCode, CliError>;

@@ -1,0 +1,3 @@
+//! The IAM policy language.
+
+pub mod wildcard;

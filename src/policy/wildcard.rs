@@ -1,0 +1,171 @@
+//! IAM wildcard matching: `*` matches any run of characters (including none), `?` matches exactly one
+//! character. No other glob syntax exists in IAM: `[`, `{` and `\` are ordinary characters.
+//!
+//! The matcher works on a sequence of [`Piece`]s so that callers can mix literal text that must not be
+//! read as wildcards (for example the value of a policy variable, or the `${*}` escape) with real
+//! wildcards. It runs in linear time for typical patterns and never allocates.
+
+/// One element of a wildcard pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece<'a> {
+    /// Text that must match exactly (after the caller's case folding).
+    Literal(&'a str),
+    /// `*`: any run of characters, possibly empty.
+    Star,
+    /// `?`: exactly one character.
+    One,
+}
+
+/// Whether `text` matches the wildcard `pattern` (`*` and `?`), case-sensitively.
+pub fn matches(pattern: &str, text: &str) -> bool {
+    if !pattern.contains(['*', '?']) {
+        return pattern == text;
+    }
+    let mut pieces = [Piece::Star; 0].to_vec();
+    split_into(pattern, &mut pieces);
+    matches_pieces(&pieces, text)
+}
+
+/// Whether `text` matches `pattern` ignoring ASCII case (IAM action names are ASCII).
+pub fn matches_ignore_ascii_case(pattern: &str, text: &str) -> bool {
+    if pattern.bytes().any(|b| b.is_ascii_uppercase()) || text.bytes().any(|b| b.is_ascii_uppercase()) {
+        matches(&pattern.to_ascii_lowercase(), &text.to_ascii_lowercase())
+    } else {
+        matches(pattern, text)
+    }
+}
+
+/// Splits a raw wildcard pattern into pieces, appending them to `out`.
+pub fn split_into<'a>(pattern: &'a str, out: &mut Vec<Piece<'a>>) {
+    let mut start = 0;
+    for (i, c) in pattern.char_indices() {
+        if c == '*' || c == '?' {
+            if start < i {
+                out.push(Piece::Literal(&pattern[start..i]));
+            }
+            out.push(if c == '*' { Piece::Star } else { Piece::One });
+            start = i + 1;
+        }
+    }
+    if start < pattern.len() {
+        out.push(Piece::Literal(&pattern[start..]));
+    }
+}
+
+/// Whether the pattern given as pieces matches `text` exactly (anchored at both ends).
+pub fn matches_pieces(pieces: &[Piece<'_>], text: &str) -> bool {
+    let mut p = 0; // next piece
+    let mut t = 0; // byte offset in text
+                   // Where to resume after the most recent `*`: (piece after the star, text offset it last tried).
+    let mut resume: Option<(usize, usize)> = None;
+    loop {
+        if p < pieces.len() {
+            match pieces[p] {
+                Piece::Star => {
+                    // Collapse consecutive stars.
+                    while p < pieces.len() && pieces[p] == Piece::Star {
+                        p += 1;
+                    }
+                    if p == pieces.len() {
+                        return true;
+                    }
+                    // Jump straight to the next occurrence of a following literal.
+                    if let Piece::Literal(lit) = pieces[p] {
+                        match text[t..].find(lit) {
+                            Some(off) => t += off,
+                            None => return false,
+                        }
+                    }
+                    resume = Some((p, t));
+                    continue;
+                }
+                Piece::One => {
+                    if let Some(c) = text[t..].chars().next() {
+                        t += c.len_utf8();
+                        p += 1;
+                        continue;
+                    }
+                }
+                Piece::Literal(lit) => {
+                    if text[t..].starts_with(lit) {
+                        t += lit.len();
+                        p += 1;
+                        continue;
+                    }
+                }
+            }
+        } else if t == text.len() {
+            return true;
+        }
+        // Mismatch: let the last star swallow one more character and retry from there.
+        match resume {
+            Some((rp, rt)) => match text[rt..].chars().next() {
+                Some(c) => {
+                    let mut nt = rt + c.len_utf8();
+                    if let Piece::Literal(lit) = pieces[rp] {
+                        match text[nt..].find(lit) {
+                            Some(off) => nt += off,
+                            None => return false,
+                        }
+                    }
+                    resume = Some((rp, nt));
+                    p = rp;
+                    t = nt;
+                }
+                None => return false,
+            },
+            None => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_text_is_exact() {
+        assert!(matches("s3:GetObject", "s3:GetObject"));
+        assert!(!matches("s3:GetObject", "s3:GetObjectAcl"));
+        assert!(!matches("s3:getobject", "s3:GetObject"));
+    }
+
+    #[test]
+    fn star_and_question_mark() {
+        assert!(matches("s3:Get*", "s3:GetObject"));
+        assert!(matches("s3:Get*", "s3:Get"));
+        assert!(matches("*", ""));
+        assert!(matches("a*b*c", "aXXbYYc"));
+        assert!(!matches("a*b*c", "aXXbYY"));
+        assert!(matches("a?c", "abc"));
+        assert!(!matches("a?c", "ac"));
+        assert!(matches("a?c", "aéc"));
+        assert!(matches("*ab", "aab"));
+        assert!(matches("*aab", "aaab"));
+        assert!(matches("a*ab", "aab"));
+        assert!(!matches("a*ab", "ab"));
+        assert!(matches("*?", "x"));
+        assert!(!matches("*?", ""));
+    }
+
+    #[test]
+    fn other_glob_syntax_is_literal() {
+        assert!(matches("a[bc]", "a[bc]"));
+        assert!(!matches("a[bc]", "ab"));
+        assert!(matches("{a,b}", "{a,b}"));
+        assert!(matches("a\\*", "a\\xyz"));
+    }
+
+    #[test]
+    fn ignore_ascii_case() {
+        assert!(matches_ignore_ascii_case("S3:get*", "s3:GetObject"));
+        assert!(matches_ignore_ascii_case("*:describe*", "EC2:DescribeInstances"));
+    }
+
+    #[test]
+    fn literal_pieces_hide_wildcards() {
+        let pieces = [Piece::Literal("a*"), Piece::Star];
+        assert!(matches_pieces(&pieces, "a*bc"));
+        assert!(!matches_pieces(&pieces, "abc"));
+    }
+}
