@@ -21,7 +21,7 @@ pub fn matches(pattern: &str, text: &str) -> bool {
     if !pattern.contains(['*', '?']) {
         return pattern == text;
     }
-    let mut pieces = [Piece::Star; 0].to_vec();
+    let mut pieces = Vec::new();
     split_into(pattern, &mut pieces);
     matches_pieces(&pieces, text)
 }
@@ -52,25 +52,38 @@ pub fn split_into<'a>(pattern: &'a str, out: &mut Vec<Piece<'a>>) {
     }
 }
 
+/// Something that can be viewed as a [`Piece`]: lets compiled patterns own their text and still use
+/// the one matcher.
+pub trait AsPiece {
+    /// This element as a piece.
+    fn piece(&self) -> Piece<'_>;
+}
+
+impl AsPiece for Piece<'_> {
+    fn piece(&self) -> Piece<'_> {
+        *self
+    }
+}
+
 /// Whether the pattern given as pieces matches `text` exactly (anchored at both ends).
-pub fn matches_pieces(pieces: &[Piece<'_>], text: &str) -> bool {
+pub fn matches_pieces<P: AsPiece>(pieces: &[P], text: &str) -> bool {
     let mut p = 0; // next piece
     let mut t = 0; // byte offset in text
                    // Where to resume after the most recent `*`: (piece after the star, text offset it last tried).
     let mut resume: Option<(usize, usize)> = None;
     loop {
         if p < pieces.len() {
-            match pieces[p] {
+            match pieces[p].piece() {
                 Piece::Star => {
                     // Collapse consecutive stars.
-                    while p < pieces.len() && pieces[p] == Piece::Star {
+                    while p < pieces.len() && pieces[p].piece() == Piece::Star {
                         p += 1;
                     }
                     if p == pieces.len() {
                         return true;
                     }
                     // Jump straight to the next occurrence of a following literal.
-                    if let Piece::Literal(lit) = pieces[p] {
+                    if let Piece::Literal(lit) = pieces[p].piece() {
                         match text[t..].find(lit) {
                             Some(off) => t += off,
                             None => return false,
@@ -102,7 +115,7 @@ pub fn matches_pieces(pieces: &[Piece<'_>], text: &str) -> bool {
             Some((rp, rt)) => match text[rt..].chars().next() {
                 Some(c) => {
                     let mut nt = rt + c.len_utf8();
-                    if let Piece::Literal(lit) = pieces[rp] {
+                    if let Piece::Literal(lit) = pieces[rp].piece() {
                         match text[nt..].find(lit) {
                             Some(off) => nt += off,
                             None => return false,
