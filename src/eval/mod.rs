@@ -16,6 +16,7 @@
 //!
 //! A [`Decision`] carries the statements that decided it, so every report can explain itself.
 
+pub mod batch;
 pub mod principal;
 
 use std::fmt;
