@@ -50,11 +50,21 @@ fn conformance_cases_match_aws_documented_decisions() {
                 "{file} {id}: expected {expect}, got {} ({:?}; matched {:?})\n    {}\n    {source}",
                 decision.verdict,
                 decision.reason,
-                decision.matched.iter().map(|m| format!("{}:{}", m.policy, m.statement)).collect::<Vec<_>>(),
+                decision
+                    .matched
+                    .iter()
+                    .map(|m| format!("{}:{}", m.policy_name(), m.label()))
+                    .collect::<Vec<_>>(),
                 case["description"].as_str().unwrap_or("")
             )),
             Err(e) => failures.push(format!("{file} {id}: could not evaluate: {e}")),
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }

@@ -43,10 +43,14 @@ proptest! {
     }
 }
 
-const ACTIONS: &[&str] = &["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "dynamodb:GetItem", "kms:Decrypt"];
-const ACTION_PATTERNS: &[&str] = &["s3:GetObject", "s3:*", "s3:Get*", "*", "dynamodb:*", "kms:Decrypt", "*:Get*", "s3:?utObject"];
-const RESOURCES: &[&str] = &["arn:aws:s3:::orders/a", "arn:aws:s3:::logs/b", "arn:aws:dynamodb:us-east-1:111122223333:table/t", "*"];
-const RESOURCE_PATTERNS: &[&str] = &["*", "arn:aws:s3:::orders/*", "arn:aws:s3:::*", "arn:aws:dynamodb:*:*:table/t", "arn:aws:s3:::logs/b"];
+const ACTIONS: &[&str] =
+    &["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "dynamodb:GetItem", "kms:Decrypt"];
+const ACTION_PATTERNS: &[&str] =
+    &["s3:GetObject", "s3:*", "s3:Get*", "*", "dynamodb:*", "kms:Decrypt", "*:Get*", "s3:?utObject"];
+const RESOURCES: &[&str] =
+    &["arn:aws:s3:::orders/a", "arn:aws:s3:::logs/b", "arn:aws:dynamodb:us-east-1:111122223333:table/t", "*"];
+const RESOURCE_PATTERNS: &[&str] =
+    &["*", "arn:aws:s3:::orders/*", "arn:aws:s3:::*", "arn:aws:dynamodb:*:*:table/t", "arn:aws:s3:::logs/b"];
 const CONDITIONS: &[&str] = &[
     "",
     r#","Condition":{"StringEquals":{"aws:RequestedRegion":"us-east-1"}}"#,
@@ -56,7 +60,14 @@ const CONDITIONS: &[&str] = &[
 ];
 
 fn statement() -> impl Strategy<Value = String> {
-    (any::<bool>(), any::<bool>(), proptest::sample::subsequence(ACTION_PATTERNS, 1..3), any::<bool>(), proptest::sample::subsequence(RESOURCE_PATTERNS, 1..3), 0..CONDITIONS.len())
+    (
+        any::<bool>(),
+        any::<bool>(),
+        proptest::sample::subsequence(ACTION_PATTERNS, 1..3),
+        any::<bool>(),
+        proptest::sample::subsequence(RESOURCE_PATTERNS, 1..3),
+        0..CONDITIONS.len(),
+    )
         .prop_map(|(allow, not_action, actions, not_resource, resources, cond)| {
             format!(
                 r#"{{"Effect":"{}","{}":{},"{}":{}{}}}"#,
@@ -89,7 +100,8 @@ fn context() -> impl Strategy<Value = RequestContext> {
 
 fn decide(set: &PolicySet, action: &str, resource: &str, ctx: &RequestContext) -> Verdict {
     let p = Principal::parse("arn:aws:sts::111122223333:assumed-role/orders-fn/orders").unwrap();
-    authorize(set, &Request { principal: Some(&p), action, resource, context: ctx, resource_account: None }).verdict
+    authorize(set, &Request { principal: Some(&p), action, resource, context: ctx, resource_account: None })
+        .verdict
 }
 
 proptest! {

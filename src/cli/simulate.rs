@@ -164,7 +164,12 @@ pub fn run(args: &SimulateArgs, global: &GlobalArgs, style: &Style) -> CliResult
                 if !d.matched.is_empty() {
                     let mut t = Table::new(["layer", "policy", "statement", "effect"]);
                     for m in &d.matched {
-                        t.row([m.layer.clone(), m.policy.clone(), m.statement.clone(), m.effect.clone()]);
+                        t.row([
+                            m.layer.to_string(),
+                            m.policy_name().to_string(),
+                            m.label(),
+                            m.effect().to_string(),
+                        ]);
                     }
                     for line in t.render().lines() {
                         writeln!(out, "  {line}").ok();
@@ -180,7 +185,7 @@ fn explain(d: &Decision) -> String {
     let mut parts: Vec<String> = d
         .matched
         .iter()
-        .map(|m| format!("{} {} {} ({})", m.effect, m.policy, m.statement, m.layer))
+        .map(|m| format!("{} {} {} ({})", m.effect(), m.policy_name(), m.label(), m.layer))
         .collect();
     if let Some(r) = d.reason {
         parts.push(format!("because {r}"));

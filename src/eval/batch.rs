@@ -32,7 +32,7 @@ impl BatchEvaluator {
                 p
             }
         };
-        Ok(NamedPolicy { name: what.to_string(), policy })
+        Ok(NamedPolicy { name: what.into(), policy })
     }
 
     fn single(&mut self, doc: Option<&Value>, what: &str) -> Result<Option<NamedPolicy>, String> {

@@ -33,7 +33,7 @@ pub use principal::{Principal, PrincipalKind};
 #[derive(Debug, Clone, PartialEq)]
 pub struct NamedPolicy {
     /// The name shown in reports.
-    pub name: String,
+    pub name: Arc<str>,
     /// The policy.
     pub policy: Arc<Policy>,
 }
@@ -41,7 +41,7 @@ pub struct NamedPolicy {
 impl NamedPolicy {
     /// Names a policy.
     pub fn new(name: impl Into<String>, policy: Policy) -> Self {
-        NamedPolicy { name: name.into(), policy: Arc::new(policy) }
+        NamedPolicy { name: Arc::from(name.into()), policy: Arc::new(policy) }
     }
 }
 
@@ -137,19 +137,50 @@ impl fmt::Display for Layer {
     }
 }
 
-/// A statement that took part in a decision.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A statement that took part in a decision. Cheap to make (no text is copied); the labels are
+/// computed when shown.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Matched {
     /// Which layer it belongs to.
-    pub layer: String,
+    pub layer: Layer,
+    /// The policy it belongs to.
+    pub policy: NamedPolicy,
+    position: usize,
+}
+
+impl Matched {
+    /// The statement itself.
+    pub fn statement(&self) -> &Statement {
+        &self.policy.policy.statements[self.position]
+    }
+
+    /// The statement's label: its Sid, or `#index`.
+    pub fn label(&self) -> String {
+        self.statement().label()
+    }
+
+    /// The statement's effect.
+    pub fn effect(&self) -> Effect {
+        self.statement().effect
+    }
+
     /// The policy's name.
-    pub policy: String,
-    /// The statement's Sid, or `#index`.
-    pub statement: String,
-    /// The statement's index in its policy.
-    pub index: usize,
-    /// `Allow` or `Deny`.
-    pub effect: String,
+    pub fn policy_name(&self) -> &str {
+        &self.policy.name
+    }
+}
+
+impl Serialize for Matched {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = serializer.serialize_struct("Matched", 5)?;
+        st.serialize_field("layer", &self.layer.to_string())?;
+        st.serialize_field("policy", &*self.policy.name)?;
+        st.serialize_field("statement", &self.label())?;
+        st.serialize_field("index", &self.statement().index)?;
+        st.serialize_field("effect", &self.effect().to_string())?;
+        st.end()
+    }
 }
 
 /// Why a request is implicitly denied.
@@ -186,7 +217,7 @@ impl fmt::Display for DenyReason {
 }
 
 /// A decision and the statements that decided it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
     /// Allow, explicit deny or implicit deny.
     pub verdict: Verdict,
@@ -211,8 +242,8 @@ enum Named {
 /// The statements of one layer that apply to the request.
 #[derive(Default)]
 struct Hits<'p> {
-    allows: Vec<(&'p NamedPolicy, &'p Statement, Named)>,
-    denies: Vec<(&'p NamedPolicy, &'p Statement)>,
+    allows: Vec<(&'p NamedPolicy, usize, Named)>,
+    denies: Vec<(&'p NamedPolicy, usize)>,
 }
 
 struct Evaluation<'a> {
@@ -233,7 +264,7 @@ impl Evaluation<'_> {
         let empty = RequestContext::new();
         let scope = Layered { first: self.request.context, second: implicit.unwrap_or(&empty) };
         for named in policies {
-            for st in &named.policy.statements {
+            for (position, st) in named.policy.statements.iter().enumerate() {
                 if !st.action.matches_lowercase(&self.action_lc, &self.service_lc) {
                     continue;
                 }
@@ -254,8 +285,8 @@ impl Evaluation<'_> {
                     continue;
                 }
                 match st.effect {
-                    Effect::Allow => hits.allows.push((named, st, named_as)),
-                    Effect::Deny => hits.denies.push((named, st)),
+                    Effect::Allow => hits.allows.push((named, position, named_as)),
+                    Effect::Deny => hits.denies.push((named, position)),
                 }
             }
         }
@@ -324,14 +355,8 @@ fn names(kind: PrincipalType, id: &str, p: &Principal) -> Option<Named> {
     None
 }
 
-fn matched(layer: Layer, named: &NamedPolicy, st: &Statement) -> Matched {
-    Matched {
-        layer: layer.to_string(),
-        policy: named.name.clone(),
-        statement: st.label(),
-        index: st.index,
-        effect: st.effect.to_string(),
-    }
+fn matched(layer: Layer, named: &NamedPolicy, position: &usize) -> Matched {
+    Matched { layer, policy: named.clone(), position: *position }
 }
 
 /// The account that owns the resource: given, or read from the ARN's account segment.
@@ -503,7 +528,7 @@ mod tests {
         let set = PolicySet { identity: vec![pol("p", ALLOW_S3)], ..Default::default() };
         let d = decide(&set, USER, "S3:GetObject", "arn:aws:s3:::b/k");
         assert_eq!(d.verdict, Verdict::Allow);
-        assert_eq!(d.matched[0].statement, "S3");
+        assert_eq!(d.matched[0].label(), "S3");
         let d = decide(&set, USER, "ec2:RunInstances", "*");
         assert_eq!((d.verdict, d.reason), (Verdict::ImplicitDeny, Some(DenyReason::NoAllow)));
     }
@@ -518,7 +543,7 @@ mod tests {
         };
         let d = decide(&set, USER, "s3:DeleteObject", "arn:aws:s3:::b/k");
         assert_eq!(d.verdict, Verdict::ExplicitDeny);
-        assert_eq!(d.matched[0].layer, "boundary");
+        assert_eq!(d.matched[0].layer, Layer::Boundary);
     }
 
     #[test]
