@@ -79,7 +79,7 @@ pub enum Command {
     /// Validate and lint IAM policy documents.
     Check(check::CheckArgs),
     /// Evaluate requests against policies (one from flags, or a batch file).
-    Simulate(simulate::SimulateArgs),
+    Simulate(Box<simulate::SimulateArgs>),
     /// The IAM action catalog: expand patterns, show actions, update from AWS.
     #[command(subcommand)]
     Catalog(catalog::CatalogCommand),

@@ -28,11 +28,6 @@ impl Style {
         }
     }
 
-    /// A style that never colours (for tests and files).
-    pub fn plain() -> Self {
-        Style { color_out: false, color_err: false }
-    }
-
     fn paint(&self, on: bool, code: &str, text: &str) -> String {
         if on {
             format!("{code}{text}{RESET}")
@@ -96,11 +91,6 @@ impl Table {
         self.rows.push(cells.into_iter().map(Into::into).collect());
     }
 
-    /// Whether the table has no rows.
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
     /// Renders the table. Width is measured on the text without ANSI colour codes.
     pub fn render(&self) -> String {
         let n = self.header.len();
@@ -113,11 +103,11 @@ impl Table {
         let mut out = String::new();
         let line = |cells: &[String], out: &mut String| {
             let mut text = String::new();
-            for i in 0..n {
+            for (i, width) in widths.iter().enumerate() {
                 let cell = cells.get(i).map(String::as_str).unwrap_or("");
                 text.push_str(cell);
                 if i + 1 < n {
-                    text.push_str(&" ".repeat(widths[i] - visible_width(cell) + 2));
+                    text.push_str(&" ".repeat(width - visible_width(cell) + 2));
                 }
             }
             out.push_str(text.trim_end());

@@ -364,7 +364,7 @@ fn resource_account<'a>(request: &Request<'a>) -> Option<&'a str> {
     if let Some(acct) = request.resource_account {
         return Some(acct);
     }
-    let acct = request.resource.splitn(6, ':').nth(4)?;
+    let acct = request.resource.split(':').nth(4)?;
     (!acct.is_empty() && acct != "aws").then_some(acct)
 }
 

@@ -470,7 +470,7 @@ impl Condition {
                 let bytes = base64::engine::general_purpose::STANDARD
                     .decode(value)
                     .unwrap_or_else(|_| value.as_bytes().to_vec());
-                blobs.iter().any(|b| *b == bytes)
+                blobs.contains(&bytes)
             }
             Values::Networks(nets) => {
                 IpAddr::from_str(value.trim()).is_ok_and(|ip| nets.iter().any(|n| n.contains(ip)))
