@@ -148,3 +148,29 @@ proptest! {
         if session == Verdict::Allow { prop_assert_eq!(without, Verdict::Allow); }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    /// Two patterns overlap exactly when some text matches both: a text built to match both proves
+    /// overlap, and overlap is symmetric.
+    #[test]
+    fn overlap_is_sound_and_symmetric(a in "[ab*?]{0,6}", b in "[ab*?]{0,6}", t in "[ab]{0,6}") {
+        if wildcard::matches(&a, &t) && wildcard::matches(&b, &t) {
+            prop_assert!(wildcard::overlap(&a, &b));
+        }
+        prop_assert_eq!(wildcard::overlap(&a, &b), wildcard::overlap(&b, &a));
+        // Completeness: if they overlap, a witness no longer than both patterns together exists.
+        if wildcard::overlap(&a, &b) {
+            let mut found = false;
+            for len in 0..=(a.len() + b.len()) as u32 {
+                for bits in 0..(1u32 << len) {
+                    let text: String = (0..len).map(|i| if bits >> i & 1 == 1 { 'a' } else { 'b' }).collect();
+                    if wildcard::matches(&a, &text) && wildcard::matches(&b, &text) { found = true; break; }
+                }
+                if found { break; }
+            }
+            prop_assert!(found, "{} and {} said to overlap without a witness", a, b);
+        }
+    }
+}

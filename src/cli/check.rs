@@ -1,14 +1,173 @@
-//! `iamfit check`.
-use super::{CliResult, GlobalArgs, Style};
+//! `iamfit check FILE...`: validate and lint policy documents.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use serde_json::json;
+
+use iamfit::catalog::Catalog;
+use iamfit::policy::parse::Encoding;
+use iamfit::policy::validate::{validate, PolicyKind};
+use iamfit::policy::{Document, Finding, Severity};
+
+use super::sarif::{self, SarifResult};
+use super::{CliError, CliResult, GlobalArgs, OutputFormat, Style, EXIT_FINDINGS, EXIT_USAGE};
 
 /// Arguments of `iamfit check`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Exit status: 0 when nothing reaches --fail-on, 1 when a finding does, 2 when a file cannot be read.\nFinding codes are listed in the README (\"Finding codes\").")]
 pub struct CheckArgs {
-    /// Policy documents to check.
-    #[arg(required = true)]
-    pub files: Vec<std::path::PathBuf>,
+    /// Policy documents to check (`-` reads standard input).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// What the documents are (decides size limits and whether Principal is allowed).
+    #[arg(long, value_enum, default_value_t = PolicyKind::Auto)]
+    pub kind: PolicyKind,
+    /// Lowest severity that makes the exit status 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
 }
 
-pub fn run(_args: &CheckArgs, _global: &GlobalArgs, _style: &Style) -> CliResult {
-    Err(super::CliError::other("check: not built yet"))
+/// Severity threshold for the exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// Errors only.
+    Error,
+    /// Warnings and errors.
+    Warning,
+    /// Any finding.
+    Info,
+    /// Never (always exit 0 unless a file cannot be read).
+    Never,
+}
+
+struct Checked {
+    path: String,
+    doc: Option<Document>,
+    findings: Vec<Finding>,
+    io_error: Option<String>,
+}
+
+pub fn run(args: &CheckArgs, global: &GlobalArgs, style: &Style) -> CliResult {
+    let catalog = Catalog::get();
+    let mut checked = Vec::new();
+    for path in &args.files {
+        let name = path.display().to_string();
+        let text = if name == "-" {
+            let mut s = String::new();
+            std::io::stdin().read_to_string(&mut s).map(|_| s)
+        } else {
+            std::fs::read_to_string(path)
+        };
+        match text {
+            Ok(text) => {
+                let doc = Document::parse(&text);
+                let findings = validate(&doc, args.kind, catalog);
+                checked.push(Checked { path: name, doc: Some(doc), findings, io_error: None });
+            }
+            Err(e) => checked.push(Checked { path: name, doc: None, findings: Vec::new(), io_error: Some(e.to_string()) }),
+        }
+    }
+
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let position = |c: &Checked, f: &Finding| c.doc.as_ref().map_or((0, 0), |d| d.position(f.span));
+    match global.output {
+        OutputFormat::Json => {
+            let files: Vec<_> = checked
+                .iter()
+                .map(|c| {
+                    let findings: Vec<_> = c
+                        .findings
+                        .iter()
+                        .map(|f| {
+                            let (line, column) = position(c, f);
+                            json!({"severity": f.severity, "code": f.code, "message": f.message, "line": line, "column": column, "pointer": f.pointer})
+                        })
+                        .collect();
+                    let mut v = json!({"path": c.path, "findings": findings});
+                    if let Some(e) = &c.io_error {
+                        v["error"] = json!(e);
+                    }
+                    v
+                })
+                .collect();
+            writeln!(out, "{}", serde_json::to_string_pretty(&json!({"files": files})).unwrap_or_default()).ok();
+        }
+        OutputFormat::Sarif => {
+            let results: Vec<SarifResult> = checked
+                .iter()
+                .flat_map(|c| {
+                    c.findings.iter().map(move |f| SarifResult {
+                        rule: f.code,
+                        level: sarif::level(&f.severity.to_string()),
+                        message: f.message.clone(),
+                        path: Some(&c.path),
+                        position: Some(position(c, f)),
+                    })
+                })
+                .collect();
+            writeln!(out, "{}", serde_json::to_string_pretty(&sarif::log(&results)).unwrap_or_default()).ok();
+        }
+        OutputFormat::Markdown => {
+            writeln!(out, "| file | line | severity | code | message |\n|---|---|---|---|---|").ok();
+            for c in &checked {
+                for f in &c.findings {
+                    let (line, column) = position(c, f);
+                    writeln!(out, "| `{}` | {line}:{column} | {} | `{}` | {} |", c.path, f.severity, f.code, f.message.replace('|', "\\|")).ok();
+                }
+            }
+        }
+        OutputFormat::Table => {
+            for c in &checked {
+                for f in &c.findings {
+                    let (line, column) = position(c, f);
+                    writeln!(
+                        out,
+                        "{}:{line}:{column}: {}[{}] {}",
+                        style.bold(&c.path),
+                        style.verdict(&f.severity.to_string()),
+                        f.code,
+                        f.message
+                    )
+                    .ok();
+                }
+                if let Some(doc) = &c.doc {
+                    if doc.encoding != Encoding::Json && !c.findings.is_empty() {
+                        style.note(&format!("{}: the document is {}; lines and columns refer to the decoded text", c.path, match doc.encoding {
+                            Encoding::UrlEncoded => "URL-encoded",
+                            _ => "a JSON string",
+                        }));
+                    }
+                }
+            }
+        }
+    }
+
+    let count = |s: Severity| checked.iter().flat_map(|c| &c.findings).filter(|f| f.severity == s).count();
+    let (errors, warnings, infos) = (count(Severity::Error), count(Severity::Warning), count(Severity::Info));
+    if !global.quiet {
+        let clean = checked.iter().filter(|c| c.findings.is_empty() && c.io_error.is_none()).count();
+        eprintln!(
+            "{} file(s) checked: {errors} error(s), {warnings} warning(s), {infos} info; {clean} file(s) clean",
+            checked.len()
+        );
+    }
+    let unreadable: Vec<&Checked> = checked.iter().filter(|c| c.io_error.is_some()).collect();
+    if let Some(first) = unreadable.first() {
+        let mut err = CliError::usage(format!("cannot read {}: {}", first.path, first.io_error.as_deref().unwrap_or("")));
+        if unreadable.len() > 1 {
+            err = err.with_hint(format!("{} files could not be read", unreadable.len()));
+        }
+        err.code = EXIT_USAGE;
+        return Err(err);
+    }
+    let failing = match args.fail_on {
+        FailOn::Error => errors,
+        FailOn::Warning => errors + warnings,
+        FailOn::Info => errors + warnings + infos,
+        FailOn::Never => 0,
+    };
+    Ok(if failing > 0 { ExitCode::from(EXIT_FINDINGS) } else { ExitCode::SUCCESS })
 }

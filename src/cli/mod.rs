@@ -6,6 +6,7 @@
 mod catalog;
 mod check;
 mod render;
+mod sarif;
 mod simulate;
 
 use std::process::ExitCode;

@@ -286,6 +286,8 @@ pub struct Condition {
     key_lc: String,
     /// The values as written.
     pub values: Vec<String>,
+    /// Where the key stands in the document.
+    pub location: super::json::Location,
     compiled: Values,
 }
 
@@ -385,7 +387,14 @@ impl Condition {
                     .collect::<Result<_, _>>()?,
             ),
         };
-        Ok(Condition { operator, key: key.to_string(), key_lc: key.to_lowercase(), values, compiled })
+        Ok(Condition {
+            operator,
+            key: key.to_string(),
+            key_lc: key.to_lowercase(),
+            values,
+            location: Default::default(),
+            compiled,
+        })
     }
 
     /// The key, lower-cased.

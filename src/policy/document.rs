@@ -6,7 +6,7 @@ use std::fmt;
 
 use super::condition::Condition;
 use super::context::Lookup;
-use super::json::Span;
+use super::json::{Location, Span};
 use super::pattern::{Pattern, ResourcePattern, Syntax};
 
 /// The policy language version.
@@ -63,6 +63,8 @@ pub struct Statement {
     pub index: usize,
     /// The `Sid`, if any.
     pub sid: Option<String>,
+    /// Where the `Sid` value stands (the statement's location when there is none).
+    pub sid_location: Location,
     /// `Allow` or `Deny`.
     pub effect: Effect,
     /// `Principal` or `NotPrincipal`, in resource-based and trust policies.
@@ -97,6 +99,8 @@ impl Statement {
 pub struct ActionPattern {
     /// As written.
     pub raw: String,
+    /// Where it stands.
+    pub location: Location,
     lower: Pattern,
     /// The lower-cased service prefix when it has no wildcard (a fast pre-filter).
     service: Option<String>,
@@ -112,6 +116,7 @@ impl ActionPattern {
         };
         ActionPattern {
             raw: raw.to_string(),
+            location: Location::default(),
             lower: Pattern::new(&lower, Syntax { wildcards: true, variables: false }),
             service,
         }
@@ -159,6 +164,8 @@ impl ActionSpec {
 pub struct ResourceEntry {
     /// As written.
     pub raw: String,
+    /// Where it stands.
+    pub location: Location,
     /// Compiled.
     pub pattern: ResourcePattern,
 }

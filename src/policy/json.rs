@@ -16,6 +16,15 @@ pub struct Span {
     pub end: usize,
 }
 
+/// Where an element of a document stands: its byte span and its JSON pointer.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Location {
+    /// Byte range in the document text.
+    pub span: Span,
+    /// JSON pointer, e.g. `/Statement/0/Action/1`.
+    pub pointer: String,
+}
+
 /// A JSON value with its position.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Json {

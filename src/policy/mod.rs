@@ -8,6 +8,7 @@ pub mod finding;
 pub mod json;
 pub mod parse;
 pub mod pattern;
+pub mod validate;
 pub mod wildcard;
 
 pub use document::{Effect, Policy, Statement, Version};

@@ -10,7 +10,7 @@ use super::document::{
     Statement, Version,
 };
 use super::finding::{Finding, Severity};
-use super::json::{self, Json, LineIndex, Member, Span, Value};
+use super::json::{self, Json, LineIndex, Location, Member, Span, Value};
 use super::pattern::{variable_problems, ResourcePattern, Syntax};
 
 /// How the document text was wrapped.
@@ -311,6 +311,10 @@ impl Parser {
         let get = |name: &str| known.iter().find(|m| m.key == name).copied();
         let mut ok = true;
 
+        let sid_location = match get("Sid") {
+            Some(m) => Location { span: m.value.span, pointer: child(pointer, "Sid") },
+            None => Location { span: json.span, pointer: pointer.to_string() },
+        };
         let sid = get("Sid").and_then(|m| match m.value.as_str() {
             Some(s) => Some(s.to_string()),
             None => {
@@ -427,6 +431,7 @@ impl Parser {
             (true, Some(action), Some(conditions)) => Some(Statement {
                 index,
                 sid,
+                sid_location,
                 effect,
                 principal,
                 action,
@@ -494,7 +499,9 @@ impl Parser {
                 ok = false;
                 continue;
             }
-            patterns.push(ActionPattern::new(&value));
+            let mut pattern = ActionPattern::new(&value);
+            pattern.location = Location { span, pointer: ptr };
+            patterns.push(pattern);
         }
         ok.then_some(ActionSpec { negated, patterns })
     }
@@ -516,7 +523,11 @@ impl Parser {
                 continue;
             }
             self.check_variables(&value, span, &ptr, version);
-            entries.push(ResourceEntry { pattern: ResourcePattern::new(&value, syntax), raw: value });
+            entries.push(ResourceEntry {
+                pattern: ResourcePattern::new(&value, syntax),
+                raw: value,
+                location: Location { span, pointer: ptr },
+            });
         }
         (!entries.is_empty()).then_some(ResourceSpec { negated, entries })
     }
@@ -660,7 +671,10 @@ impl Parser {
                 let spans: Vec<(Span, String)> = values.iter().map(|(_, s, p)| (*s, p.clone())).collect();
                 let texts: Vec<String> = values.into_iter().map(|(v, _, _)| v).collect();
                 match Condition::new(operator, &key_member.key, texts, version.has_variables()) {
-                    Ok(c) => out.push(c),
+                    Ok(mut c) => {
+                        c.location = Location { span: key_member.key_span, pointer: key_ptr.clone() };
+                        out.push(c)
+                    }
                     Err(e) => {
                         let (span, p) =
                             spans.get(e.index).cloned().unwrap_or((key_member.value.span, key_ptr.clone()));

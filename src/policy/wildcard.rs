@@ -132,6 +132,35 @@ pub fn matches_pieces<P: AsPiece>(pieces: &[P], text: &str) -> bool {
     }
 }
 
+/// Whether some text matches both wildcard patterns (`*` and `?` in each). Used to tell whether a
+/// resource pattern in a policy can ever name a resource of a given ARN format.
+pub fn overlap(a: &str, b: &str) -> bool {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    // seen[i][j]: state (i, j) already explored without success.
+    let mut seen = vec![false; (a.len() + 1) * (b.len() + 1)];
+    overlap_from(&a, &b, 0, 0, &mut seen)
+}
+
+fn overlap_from(a: &[char], b: &[char], i: usize, j: usize, seen: &mut [bool]) -> bool {
+    let idx = i * (b.len() + 1) + j;
+    if seen[idx] {
+        return false;
+    }
+    seen[idx] = true;
+    match (a.get(i), b.get(j)) {
+        (None, None) => true,
+        (Some('*'), _) if overlap_from(a, b, i + 1, j, seen) => true,
+        (_, Some('*')) if overlap_from(a, b, i, j + 1, seen) => true,
+        (Some('*'), Some('*')) => overlap_from(a, b, i + 1, j, seen) || overlap_from(a, b, i, j + 1, seen),
+        // A star consumes one character produced by the other side.
+        (Some('*'), Some(_)) => overlap_from(a, b, i, j + 1, seen),
+        (Some(_), Some('*')) => overlap_from(a, b, i + 1, j, seen),
+        (Some(x), Some(y)) => (*x == '?' || *y == '?' || x == y) && overlap_from(a, b, i + 1, j + 1, seen),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,6 +202,17 @@ mod tests {
     fn ignore_ascii_case() {
         assert!(matches_ignore_ascii_case("S3:get*", "s3:GetObject"));
         assert!(matches_ignore_ascii_case("*:describe*", "EC2:DescribeInstances"));
+    }
+
+    #[test]
+    fn overlapping_patterns() {
+        assert!(overlap("arn:*:s3:::*/*", "arn:aws:s3:::bucket/*"));
+        assert!(overlap("arn:*:s3:::*/*", "arn:aws:s3:::*"));
+        assert!(!overlap("arn:*:s3:::*/*", "arn:aws:s3:::bucket"));
+        assert!(overlap("a?c", "*c"));
+        assert!(!overlap("ab", "a"));
+        assert!(overlap("*", ""));
+        assert!(!overlap("?", ""));
     }
 
     #[test]
