@@ -16,7 +16,9 @@ use super::{CliError, CliResult, GlobalArgs, OutputFormat, Style, EXIT_FINDINGS,
 
 /// Arguments of `iamfit check`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Exit status: 0 when nothing reaches --fail-on, 1 when a finding does, 2 when a file cannot be read.\nFinding codes are listed in the README (\"Finding codes\").")]
+#[command(
+    after_help = "Exit status: 0 when nothing reaches --fail-on, 1 when a finding does, 2 when a file cannot be read.\nFinding codes are listed in the README (\"Finding codes\")."
+)]
 pub struct CheckArgs {
     /// Policy documents to check (`-` reads standard input).
     #[arg(required = true, value_name = "FILE")]
@@ -66,7 +68,12 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, style: &Style) -> CliResult {
                 let findings = validate(&doc, args.kind, catalog);
                 checked.push(Checked { path: name, doc: Some(doc), findings, io_error: None });
             }
-            Err(e) => checked.push(Checked { path: name, doc: None, findings: Vec::new(), io_error: Some(e.to_string()) }),
+            Err(e) => checked.push(Checked {
+                path: name,
+                doc: None,
+                findings: Vec::new(),
+                io_error: Some(e.to_string()),
+            }),
         }
     }
 
@@ -93,7 +100,8 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, style: &Style) -> CliResult {
                     v
                 })
                 .collect();
-            writeln!(out, "{}", serde_json::to_string_pretty(&json!({"files": files})).unwrap_or_default()).ok();
+            writeln!(out, "{}", serde_json::to_string_pretty(&json!({"files": files})).unwrap_or_default())
+                .ok();
         }
         OutputFormat::Sarif => {
             let results: Vec<SarifResult> = checked
@@ -115,7 +123,15 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, style: &Style) -> CliResult {
             for c in &checked {
                 for f in &c.findings {
                     let (line, column) = position(c, f);
-                    writeln!(out, "| `{}` | {line}:{column} | {} | `{}` | {} |", c.path, f.severity, f.code, f.message.replace('|', "\\|")).ok();
+                    writeln!(
+                        out,
+                        "| `{}` | {line}:{column} | {} | `{}` | {} |",
+                        c.path,
+                        f.severity,
+                        f.code,
+                        f.message.replace('|', "\\|")
+                    )
+                    .ok();
                 }
             }
         }
@@ -135,10 +151,14 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, style: &Style) -> CliResult {
                 }
                 if let Some(doc) = &c.doc {
                     if doc.encoding != Encoding::Json && !c.findings.is_empty() {
-                        style.note(&format!("{}: the document is {}; lines and columns refer to the decoded text", c.path, match doc.encoding {
-                            Encoding::UrlEncoded => "URL-encoded",
-                            _ => "a JSON string",
-                        }));
+                        style.note(&format!(
+                            "{}: the document is {}; lines and columns refer to the decoded text",
+                            c.path,
+                            match doc.encoding {
+                                Encoding::UrlEncoded => "URL-encoded",
+                                _ => "a JSON string",
+                            }
+                        ));
                     }
                 }
             }
@@ -156,7 +176,11 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, style: &Style) -> CliResult {
     }
     let unreadable: Vec<&Checked> = checked.iter().filter(|c| c.io_error.is_some()).collect();
     if let Some(first) = unreadable.first() {
-        let mut err = CliError::usage(format!("cannot read {}: {}", first.path, first.io_error.as_deref().unwrap_or("")));
+        let mut err = CliError::usage(format!(
+            "cannot read {}: {}",
+            first.path,
+            first.io_error.as_deref().unwrap_or("")
+        ));
         if unreadable.len() > 1 {
             err = err.with_hint(format!("{} files could not be read", unreadable.len()));
         }

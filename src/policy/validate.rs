@@ -48,8 +48,11 @@ impl PolicyKind {
         }
         let trust = policy.statements.iter().all(|s| {
             !s.action.negated
-                && s.action.patterns.iter().all(|p| p.raw.to_ascii_lowercase().starts_with("sts:assumerole")
-                    || p.raw.eq_ignore_ascii_case("sts:TagSession") || p.raw.eq_ignore_ascii_case("sts:SetSourceIdentity"))
+                && s.action.patterns.iter().all(|p| {
+                    p.raw.to_ascii_lowercase().starts_with("sts:assumerole")
+                        || p.raw.eq_ignore_ascii_case("sts:TagSession")
+                        || p.raw.eq_ignore_ascii_case("sts:SetSourceIdentity")
+                })
         });
         if trust {
             PolicyKind::Trust
@@ -135,8 +138,10 @@ impl Lint<'_> {
                         &st.sid_location,
                     );
                 }
-                if matches!(self.kind, PolicyKind::Identity | PolicyKind::Boundary | PolicyKind::Scp | PolicyKind::Rcp)
-                    && !sid.chars().all(|c| c.is_ascii_alphanumeric())
+                if matches!(
+                    self.kind,
+                    PolicyKind::Identity | PolicyKind::Boundary | PolicyKind::Scp | PolicyKind::Rcp
+                ) && !sid.chars().all(|c| c.is_ascii_alphanumeric())
                 {
                     self.add(
                         Severity::Error,
@@ -151,7 +156,14 @@ impl Lint<'_> {
     }
 
     fn statement(&mut self, st: &Statement) {
-        let at = Location { span: st.span, pointer: st.sid_location.pointer.rsplit_once("/Sid").map_or(st.sid_location.pointer.clone(), |(p, _)| p.to_string()) };
+        let at = Location {
+            span: st.span,
+            pointer: st
+                .sid_location
+                .pointer
+                .rsplit_once("/Sid")
+                .map_or(st.sid_location.pointer.clone(), |(p, _)| p.to_string()),
+        };
         match (&st.principal, self.kind.takes_principal()) {
             (Some(_), false) => self.add(
                 Severity::Error,
@@ -206,29 +218,58 @@ impl Lint<'_> {
             let raw = pattern.raw.as_str();
             let lower = raw.to_ascii_lowercase();
             if seen.contains(&lower) {
-                self.add(Severity::Info, "redundant-action", format!("{raw:?} is listed twice"), &pattern.location);
+                self.add(
+                    Severity::Info,
+                    "redundant-action",
+                    format!("{raw:?} is listed twice"),
+                    &pattern.location,
+                );
                 continue;
             }
             if let Some(other) = seen.iter().find(|o| o.as_str() != lower && wildcard::matches(o, &lower)) {
-                self.add(Severity::Info, "redundant-action", format!("{raw:?} is already covered by {other:?}"), &pattern.location);
+                self.add(
+                    Severity::Info,
+                    "redundant-action",
+                    format!("{raw:?} is already covered by {other:?}"),
+                    &pattern.location,
+                );
             }
             seen.push(lower);
             if raw == "*" {
                 if st.effect == Effect::Allow && !st.action.negated {
-                    self.add(Severity::Warning, "wildcard-action", "Action \"*\" grants every action of every service".into(), &pattern.location);
+                    self.add(
+                        Severity::Warning,
+                        "wildcard-action",
+                        "Action \"*\" grants every action of every service".into(),
+                        &pattern.location,
+                    );
                 }
                 continue;
             }
             let Some((service, name)) = raw.split_once(':') else { continue };
             if service.contains(['*', '?']) {
                 if self.catalog.expand(raw).is_empty() {
-                    self.add(Severity::Error, "action-matches-nothing", format!("{raw:?} matches no action of any service"), &pattern.location);
+                    self.add(
+                        Severity::Error,
+                        "action-matches-nothing",
+                        format!("{raw:?} matches no action of any service"),
+                        &pattern.location,
+                    );
                 }
                 continue;
             }
             let Some(svc) = self.catalog.service(service) else {
-                let hint = self.catalog.suggest_service(service).map(|s| format!(" (did you mean {s:?}?)")).unwrap_or_default();
-                self.add(Severity::Error, "unknown-service", format!("{service:?} is not an IAM service prefix{hint}"), &pattern.location);
+                let hint = self
+                    .catalog
+                    .suggest_service(service)
+                    .map(|s| format!(" (did you mean {s:?}?)"))
+                    .unwrap_or_default();
+                self.add(
+                    Severity::Error,
+                    "unknown-service",
+                    format!("{service:?} is not an IAM service prefix{hint}"),
+                    &pattern.location,
+                );
                 continue;
             };
             if name == "*" {
@@ -244,15 +285,26 @@ impl Lint<'_> {
             }
             if name.contains(['*', '?']) {
                 if self.catalog.expand(raw).is_empty() {
-                    self.add(Severity::Error, "action-matches-nothing", format!("{raw:?} matches no {service} action"), &pattern.location);
+                    self.add(
+                        Severity::Error,
+                        "action-matches-nothing",
+                        format!("{raw:?} matches no {service} action"),
+                        &pattern.location,
+                    );
                 }
                 continue;
             }
             match self.catalog.lookup(raw) {
                 Lookup::Found(_) => {}
                 Lookup::UnknownAction { suggestion, .. } => {
-                    let hint = suggestion.map(|a| format!(" (did you mean {}?)", a.full_name())).unwrap_or_default();
-                    self.add(Severity::Error, "unknown-action", format!("{raw:?} is not an action of {service}{hint}"), &pattern.location);
+                    let hint =
+                        suggestion.map(|a| format!(" (did you mean {}?)", a.full_name())).unwrap_or_default();
+                    self.add(
+                        Severity::Error,
+                        "unknown-action",
+                        format!("{raw:?} is not an action of {service}{hint}"),
+                        &pattern.location,
+                    );
                 }
                 _ => {}
             }
@@ -278,12 +330,38 @@ impl Lint<'_> {
                     continue;
                 }
                 let partition = parts[1];
-                if !partition.contains(['*', '?', '$']) && !matches!(partition, "aws" | "aws-cn" | "aws-us-gov" | "aws-iso" | "aws-iso-b" | "aws-iso-e" | "aws-iso-f" | "aws-eusc") {
-                    self.add(Severity::Error, "malformed-arn", format!("{raw:?}: unknown partition {partition:?}"), &entry.location);
+                if !partition.contains(['*', '?', '$'])
+                    && !matches!(
+                        partition,
+                        "aws"
+                            | "aws-cn"
+                            | "aws-us-gov"
+                            | "aws-iso"
+                            | "aws-iso-b"
+                            | "aws-iso-e"
+                            | "aws-iso-f"
+                            | "aws-eusc"
+                    )
+                {
+                    self.add(
+                        Severity::Error,
+                        "malformed-arn",
+                        format!("{raw:?}: unknown partition {partition:?}"),
+                        &entry.location,
+                    );
                 }
                 let account = parts[4];
-                if !account.is_empty() && !account.contains(['*', '?', '$']) && account != "aws" && !(account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())) {
-                    self.add(Severity::Warning, "malformed-arn", format!("{raw:?}: the account segment {account:?} is not a 12-digit account id"), &entry.location);
+                let account_ok = account.is_empty()
+                    || account.contains(['*', '?', '$'])
+                    || account == "aws"
+                    || (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()));
+                if !account_ok {
+                    self.add(
+                        Severity::Warning,
+                        "malformed-arn",
+                        format!("{raw:?}: the account segment {account:?} is not a 12-digit account id"),
+                        &entry.location,
+                    );
                 }
                 if parts[..5].iter().any(|p| p.contains("${")) {
                     self.add(
@@ -310,7 +388,16 @@ impl Lint<'_> {
         let any_star = res.entries.iter().any(|e| e.raw == "*");
         let mut resource_level = Vec::new();
         for pattern in &st.action.patterns {
-            let actions = if pattern.has_wildcards() { Vec::new() } else { self.catalog.action(&pattern.raw).into_iter().collect() };
+            if pattern.has_wildcards() {
+                let expanded = self.catalog.expand(&pattern.raw);
+                let with_resources =
+                    expanded.iter().filter(|a| a.supports_resource_level_permissions()).count();
+                if with_resources > 0 {
+                    resource_level.push(format!("{} ({with_resources} such actions)", pattern.raw));
+                }
+                continue;
+            }
+            let actions: Vec<_> = self.catalog.action(&pattern.raw).into_iter().collect();
             for action in actions {
                 let types = action.resource_types();
                 if types.is_empty() {
@@ -328,11 +415,18 @@ impl Lint<'_> {
                 if any_star {
                     continue;
                 }
-                let formats: Vec<String> = types.iter().flat_map(|t| t.resource_type.arn_formats.iter().map(|f| variables_as_wildcards(f))).collect();
+                let formats: Vec<String> = types
+                    .iter()
+                    .flat_map(|t| t.resource_type.arn_formats.iter().map(|f| variables_as_wildcards(f)))
+                    .collect();
                 let fits = resources.iter().any(|r| formats.iter().any(|f| wildcard::overlap(r, f)));
                 if !fits {
                     let shown: Vec<&str> = types.iter().map(|t| t.resource_type.name).collect();
-                    let example = types.first().and_then(|t| t.resource_type.arn_formats.first()).copied().unwrap_or("");
+                    let example = types
+                        .first()
+                        .and_then(|t| t.resource_type.arn_formats.first())
+                        .copied()
+                        .unwrap_or("");
                     self.add(
                         Severity::Warning,
                         "resource-type-mismatch",
@@ -343,7 +437,8 @@ impl Lint<'_> {
             }
         }
         if any_star && st.effect == Effect::Allow && !resource_level.is_empty() {
-            let star = res.entries.iter().find(|e| e.raw == "*").map(|e| e.location.clone()).unwrap_or_default();
+            let star =
+                res.entries.iter().find(|e| e.raw == "*").map(|e| e.location.clone()).unwrap_or_default();
             let shown = if resource_level.len() > 3 {
                 format!("{} and {} more", resource_level[..3].join(", "), resource_level.len() - 3)
             } else {
@@ -390,14 +485,22 @@ impl Lint<'_> {
             let fits = match (op.kind.value_type(), expected) {
                 (ValueType::Null, _) | (_, None) => true,
                 (ValueType::String, Some(ValueType::String | ValueType::Arn)) => true,
-                (ValueType::Arn, Some(ValueType::Arn | ValueType::String)) => expected == Some(ValueType::Arn),
+                (ValueType::Arn, Some(ValueType::Arn | ValueType::String)) => {
+                    expected == Some(ValueType::Arn)
+                }
                 (a, Some(b)) => a == b,
             };
             if !fits {
                 self.add(
                     Severity::Warning,
                     "condition-type-mismatch",
-                    format!("{} compares {:?} values, but {} is of type {:?}", op, op.kind.value_type(), def.name, key_type),
+                    format!(
+                        "{} compares {:?} values, but {} is of type {:?}",
+                        op,
+                        op.kind.value_type(),
+                        def.name,
+                        key_type
+                    ),
                     &cond.location,
                 );
             }
