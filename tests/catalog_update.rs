@@ -147,3 +147,13 @@ fn corrupt_cache_warns_and_falls_back_to_the_embedded_catalog() {
     let stderr = text(&out.stderr);
     assert_eq!(stderr.matches("warning: ignoring the updated IAM catalog").count(), 1, "{stderr}");
 }
+
+#[test]
+fn cache_from_another_iamfit_version_is_not_used() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let text = "iamfit-catalog\t1\tother\tbase=0000000000000000\nS\tonly\tOnly\tu\nA\tThing\tR\tu\t\t\t\t\n";
+    std::fs::write(cache.path().join("catalog.txt"), text).expect("write");
+    let out = iamfit(cache.path(), &["catalog", "show", "s3:GetObject"]);
+    assert!(out.status.success());
+    assert!(text(&out.stderr).contains("made by another iamfit version"));
+}
