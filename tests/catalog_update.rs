@@ -151,8 +151,8 @@ fn corrupt_cache_warns_and_falls_back_to_the_embedded_catalog() {
 #[test]
 fn cache_from_another_iamfit_version_is_not_used() {
     let cache = tempfile::tempdir().expect("tempdir");
-    let text = "iamfit-catalog\t1\tother\tbase=0000000000000000\nS\tonly\tOnly\tu\nA\tThing\tR\tu\t\t\t\t\n";
-    std::fs::write(cache.path().join("catalog.txt"), text).expect("write");
+    let stale = "iamfit-catalog\t1\tother\tbase=0000000000000000\nS\tonly\tOnly\tu\nA\tThing\tR\tu\t\t\t\t\n";
+    std::fs::write(cache.path().join("catalog.txt"), stale).expect("write");
     let out = iamfit(cache.path(), &["catalog", "show", "s3:GetObject"]);
     assert!(out.status.success());
     assert!(text(&out.stderr).contains("made by another iamfit version"));
