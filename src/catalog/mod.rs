@@ -614,7 +614,8 @@ pub fn cache_dir() -> Option<PathBuf> {
     }
 }
 
-/// Loads the updated catalog from the cache folder: `Ok(None)` when there is none.
+/// Loads the updated catalog from the cache folder: `Ok(None)` when there is none, or when it was built
+/// from another embedded catalog than this build's (then a note goes to stderr).
 fn load_cache() -> Result<Option<Catalog>, CatalogError> {
     let Some(path) = cache_path() else {
         return Ok(None);
@@ -628,6 +629,16 @@ fn load_cache() -> Result<Option<Catalog>, CatalogError> {
         path: path.clone(),
         source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
     })?;
+    let embedded_id = EMBEDDED.lines().next().and_then(|h| h.split('\t').nth(2)).unwrap_or("");
+    if cat.base != Some(embedded_id) {
+        // Built from another iamfit's embedded catalog: this build's own data may be newer.
+        eprintln!(
+            "note: the updated IAM catalog {} was made by another iamfit version; using the embedded \
+             catalog (run `iamfit catalog update` to refresh it)",
+            path.display()
+        );
+        return Ok(None);
+    }
     cat.origin = Origin::Cache(path);
     Ok(Some(cat))
 }

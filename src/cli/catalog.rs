@@ -1,16 +1,454 @@
-//! `iamfit catalog`.
-use super::{CliResult, GlobalArgs, Style};
+//! `iamfit catalog`: expand action patterns, show one action, update the catalog from AWS.
+use std::process::ExitCode;
+
+use iamfit::catalog::update::{self, Progress, UpdateOptions};
+use iamfit::catalog::{ActionRef, Catalog, Lookup, Origin};
+use serde_json::{json, Value};
+
+use super::render::Table;
+use super::{CliError, CliResult, GlobalArgs, OutputFormat, Style};
 
 /// Subcommands of `iamfit catalog`.
 #[derive(Debug, clap::Subcommand)]
 pub enum CatalogCommand {
-    /// List the catalog actions a pattern matches.
+    /// List the catalog actions an IAM action pattern matches (`s3:Get*`, `*:Describe*`, `s3:?etObject`).
     Expand {
-        /// An action pattern such as `s3:Get*`.
+        /// An action pattern such as `s3:Get*`; `*` and `?` are IAM wildcards, case-insensitive.
         pattern: String,
+    },
+    /// Show one action: access level, description, resource types with ARN formats, condition keys,
+    /// dependent actions, and the API operations that need it.
+    Show {
+        /// The action, e.g. `s3:GetObject` (case-insensitive).
+        action: String,
+    },
+    /// Download AWS's Service Reference and store an updated catalog in the cache folder
+    /// (IAMFIT_CACHE_DIR, else the user cache folder); later commands use it.
+    Update {
+        /// Base URL of the Service Reference (its root is the JSON index of services).
+        #[arg(long, value_name = "URL", env = "IAMFIT_SERVICE_REFERENCE_URL", hide_env = true)]
+        url: Option<String>,
     },
 }
 
-pub fn run(_cmd: &CatalogCommand, _global: &GlobalArgs, _style: &Style) -> CliResult {
-    Err(super::CliError::other("catalog: not built yet"))
+/// Runs `iamfit catalog ...`.
+pub fn run(cmd: &CatalogCommand, global: &GlobalArgs, style: &Style) -> CliResult {
+    if global.output == OutputFormat::Sarif {
+        return Err(CliError::usage("`--output sarif` is for commands that report findings")
+            .with_hint("use `--output table`, `json` or `markdown` with `iamfit catalog`"));
+    }
+    match cmd {
+        CatalogCommand::Expand { pattern } => expand(pattern, global, style),
+        CatalogCommand::Show { action } => show(action, global, style),
+        CatalogCommand::Update { url } => run_update(url.as_deref(), global, style),
+    }
+}
+
+/// A usage error for a name whose service is unknown, with the closest prefix as a hint.
+fn unknown_service(cat: &Catalog, service: &str) -> CliError {
+    let err = CliError::usage(format!("unknown service prefix `{service}`"));
+    match cat.suggest_service(service) {
+        Some(s) => {
+            err.with_hint(format!("did you mean `{s}`? (`iamfit catalog expand '{s}:*'` lists its actions)"))
+        }
+        None => err.with_hint("service prefixes are the part before the colon, as in `s3:GetObject`"),
+    }
+}
+
+fn resource_names(a: &ActionRef<'_>) -> String {
+    let names: Vec<String> = a
+        .resource_types()
+        .iter()
+        .map(|r| format!("{}{}", r.resource_type.name, if r.required { "*" } else { "" }))
+        .collect();
+    if names.is_empty() {
+        "(all resources: \"*\")".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+fn expand(pattern: &str, global: &GlobalArgs, style: &Style) -> CliResult {
+    let cat = Catalog::get();
+    let pattern = pattern.trim();
+    if pattern.is_empty() {
+        return Err(
+            CliError::usage("the action pattern is empty").with_hint("try `iamfit catalog expand 's3:Get*'`")
+        );
+    }
+    if pattern != "*" && !pattern.contains(':') {
+        return Err(CliError::usage(format!("`{pattern}` is not an action pattern (service:Action)"))
+            .with_hint(format!("for a whole service, use `{}:*`", pattern.trim_end_matches('*'))));
+    }
+    if let Some((svc, _)) = pattern.split_once(':') {
+        if !svc.contains(['*', '?']) && !cat.is_known_service(svc) {
+            return Err(unknown_service(cat, svc));
+        }
+    }
+    let actions = cat.expand(pattern);
+    if actions.is_empty() {
+        let mut err = CliError::usage(format!("`{pattern}` matches no action in the catalog"));
+        if let Some((svc, act)) = pattern.split_once(':') {
+            let literal = act.split(['*', '?']).next().unwrap_or("");
+            let near = cat.service(svc).and_then(|s| s.suggest_action(literal));
+            err = match near {
+                Some(a) => err
+                    .with_hint(format!("did you mean `{a}`? (`iamfit catalog expand '{svc}:*'` lists all)")),
+                None => {
+                    err.with_hint(format!("`iamfit catalog expand '{svc}:*'` lists the service's actions"))
+                }
+            };
+        }
+        return Err(err);
+    }
+    match global.output {
+        OutputFormat::Json => {
+            let items: Vec<Value> = actions
+                .iter()
+                .map(|a| {
+                    json!({
+                        "action": a.full_name(),
+                        "service": a.service(),
+                        "name": a.name(),
+                        "access_level": a.access_level().as_str(),
+                        "resource_types": a.resource_types().iter().map(|r| json!({
+                            "name": r.resource_type.name, "required": r.required
+                        })).collect::<Vec<_>>(),
+                        "description": a.description(),
+                    })
+                })
+                .collect();
+            print_json(&Value::Array(items))?;
+        }
+        format => {
+            let mut table = Grid::new(["ACTION", "ACCESS LEVEL", "RESOURCE TYPES (* required)"]);
+            for a in &actions {
+                table.row([a.full_name(), a.access_level().to_string(), resource_names(a)]);
+            }
+            emit(&table.render(format));
+            if !global.quiet {
+                style.note(&format!(
+                    "{} action{} match `{pattern}` ({})",
+                    actions.len(),
+                    if actions.len() == 1 { "" } else { "s" },
+                    origin_text(cat)
+                ));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn origin_text(cat: &Catalog) -> String {
+    match cat.origin() {
+        Origin::Cache(path) => format!("updated catalog {}", path.display()),
+        _ => "embedded catalog".into(),
+    }
+}
+
+fn show(name: &str, global: &GlobalArgs, style: &Style) -> CliResult {
+    let cat = Catalog::get();
+    let name = name.trim();
+    if name.contains(['*', '?']) {
+        return Err(CliError::usage(format!("`{name}` is a pattern, not one action"))
+            .with_hint(format!("use `iamfit catalog expand '{name}'`")));
+    }
+    let action = match cat.lookup(name) {
+        Lookup::Found(a) => a,
+        Lookup::Malformed => {
+            return Err(CliError::usage(format!("`{name}` is not an action name"))
+                .with_hint("actions are written service:Action, as in `s3:GetObject`"))
+        }
+        Lookup::UnknownService { .. } => {
+            let svc = name.split_once(':').map_or(name, |(s, _)| s);
+            return Err(unknown_service(cat, svc));
+        }
+        Lookup::UnknownAction { service, suggestion } => {
+            let err = CliError::usage(format!(
+                "unknown action `{name}`: service `{}` has no such action",
+                service.prefix()
+            ));
+            return Err(match suggestion {
+                Some(s) => err.with_hint(format!("did you mean `{s}`?")),
+                None => err
+                    .with_hint(format!("`iamfit catalog expand '{}:*'` lists its actions", service.prefix())),
+            });
+        }
+    };
+    let resources = action.resource_types();
+    let own_keys = action.condition_keys();
+    let all_keys = action.all_condition_keys();
+    let operations = action.operations();
+    let key_info =
+        |k: &str| cat.condition_key(k).map(|d| (d.value_type.to_string(), d.description)).unwrap_or_default();
+
+    match global.output {
+        OutputFormat::Json => {
+            let value = json!({
+                "action": action.full_name(),
+                "service": action.service(),
+                "service_name": action.service_ref().name(),
+                "name": action.name(),
+                "access_level": action.access_level().as_str(),
+                "description": action.description(),
+                "source": action.source().as_str(),
+                "resource_level_permissions": action.supports_resource_level_permissions(),
+                "resource_types": resources.iter().map(|r| json!({
+                    "name": r.resource_type.name,
+                    "required": r.required,
+                    "arn_formats": r.resource_type.arn_formats,
+                    "condition_keys": r.condition_keys,
+                    "dependent_actions": r.dependent_actions,
+                })).collect::<Vec<_>>(),
+                "condition_keys": all_keys.iter().map(|k| {
+                    let (t, d) = key_info(k);
+                    json!({"name": k, "type": t, "description": d, "resource_specific": !own_keys.contains(k)})
+                }).collect::<Vec<_>>(),
+                "dependent_actions": action.dependent_actions(),
+                "operations": operations.iter().map(|o| json!({
+                    "service": o.service,
+                    "name": o.name,
+                    "authorized_actions": o.authorized_actions().map(|a| {
+                        let ctx: serde_json::Map<String, Value> =
+                            a.context().map(|(k, v)| (k.to_string(), json!(v))).collect();
+                        json!({"action": a.action, "context": ctx})
+                    }).collect::<Vec<_>>(),
+                    "sdk_services": o.sdk_services().collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+            });
+            print_json(&value)?;
+        }
+        format => {
+            let md = format == OutputFormat::Markdown;
+            let mut out = String::new();
+            let title = action.full_name();
+            out.push_str(&if md { format!("## `{title}`\n\n") } else { format!("{}\n", style.bold(&title)) });
+            let mut facts = vec![
+                ("Service", format!("{} ({})", action.service_ref().name(), action.service())),
+                ("Access level", action.access_level().to_string()),
+            ];
+            if !action.description().is_empty() {
+                facts.push(("Description", action.description().to_string()));
+            }
+            facts.push((
+                "Resources",
+                if action.supports_resource_level_permissions() {
+                    "resource-level permissions supported".into()
+                } else {
+                    "no resource-level permissions: policies must use \"Resource\": \"*\"".into()
+                },
+            ));
+            facts.push(("Source", action.source().as_str().to_string()));
+            for (k, v) in facts {
+                out.push_str(&if md {
+                    format!("- **{k}:** {v}\n")
+                } else {
+                    format!("  {:<14}{v}\n", format!("{k}:"))
+                });
+            }
+            if !resources.is_empty() {
+                out.push_str(&section("Resource types", md));
+                let mut t = Grid::new(["RESOURCE TYPE", "REQUIRED", "ARN FORMAT", "CONDITION KEYS"]);
+                for r in &resources {
+                    let arns = if r.resource_type.arn_formats.is_empty() {
+                        vec!["-"]
+                    } else {
+                        r.resource_type.arn_formats.clone()
+                    };
+                    for (i, arn) in arns.iter().enumerate() {
+                        if i == 0 {
+                            t.row([
+                                r.resource_type.name.to_string(),
+                                if r.required { "yes" } else { "no" }.to_string(),
+                                arn.to_string(),
+                                r.condition_keys.join(", "),
+                            ]);
+                        } else {
+                            t.row([String::new(), String::new(), arn.to_string(), String::new()]);
+                        }
+                    }
+                }
+                out.push_str(&t.render(format));
+            }
+            if !all_keys.is_empty() {
+                out.push_str(&section("Condition keys", md));
+                let mut t = Grid::new(["CONDITION KEY", "TYPE", "DESCRIPTION"]);
+                for k in &all_keys {
+                    let (typ, desc) = key_info(k);
+                    t.row([k.to_string(), typ, desc.to_string()]);
+                }
+                out.push_str(&t.render(format));
+            }
+            let mut deps = action.dependent_actions();
+            for r in &resources {
+                deps.extend(r.dependent_actions.iter().copied());
+            }
+            deps.dedup();
+            if !deps.is_empty() {
+                out.push_str(&section("Dependent actions", md));
+                for d in deps {
+                    out.push_str(&format!("  - {d}\n"));
+                }
+            }
+            if !operations.is_empty() {
+                out.push_str(&section("API operations that need it (AWS Service Reference)", md));
+                let mut t = Grid::new(["OPERATION", "SDK", "ALL AUTHORIZED ACTIONS"]);
+                for o in &operations {
+                    let auth: Vec<String> = o
+                        .authorized_actions()
+                        .map(|a| {
+                            let ctx: Vec<String> =
+                                a.context().map(|(k, v)| format!("{k}={}", v.join("|"))).collect();
+                            if ctx.is_empty() {
+                                a.action.to_string()
+                            } else {
+                                format!("{} (when {})", a.action, ctx.join(", "))
+                            }
+                        })
+                        .collect();
+                    t.row([
+                        format!("{}:{}", o.service, o.name),
+                        o.sdk_services().collect::<Vec<_>>().join(", "),
+                        auth.join(", "),
+                    ]);
+                }
+                out.push_str(&t.render(format));
+            }
+            emit(&out);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn section(title: &str, md: bool) -> String {
+    if md {
+        format!("\n### {title}\n\n")
+    } else {
+        format!("\n{title}:\n")
+    }
+}
+
+fn run_update(url: Option<&str>, global: &GlobalArgs, style: &Style) -> CliResult {
+    let mut opts = UpdateOptions::from_env().map_err(|e| {
+        CliError::other(format!("catalog update: {e}")).with_hint("set IAMFIT_CACHE_DIR to a writable folder")
+    })?;
+    if let Some(url) = url {
+        opts.url = url.to_string();
+    }
+    let quiet = global.quiet;
+    if !quiet {
+        style.note(&format!("downloading the AWS Service Reference from {}", opts.url));
+    }
+    let progress = |p: Progress<'_>| {
+        if quiet {
+            return;
+        }
+        match p {
+            Progress::Index(n) => eprintln!("  {n} services listed"),
+            Progress::Service(done, total, _) => {
+                if done % 50 == 0 || done == total {
+                    eprintln!("  downloaded {done}/{total}");
+                }
+            }
+            Progress::Retry(url, why) => eprintln!("  retrying {url}: {why}"),
+        }
+    };
+    let summary = update::update(&opts, &progress).map_err(|e| {
+        CliError::other(format!("catalog update failed: {e}")).with_hint(
+            "nothing was changed; check the network (or --url / IAMFIT_SERVICE_REFERENCE_URL) and try again",
+        )
+    })?;
+    let added = &summary.added;
+    match global.output {
+        OutputFormat::Json => print_json(&json!({
+            "path": summary.path.display().to_string(),
+            "services": summary.service_count,
+            "actions": summary.action_count,
+            "services_downloaded": summary.services_downloaded,
+            "services_added": added.services_added,
+            "actions_added": added.actions_added,
+            "resource_types_added": added.resource_types_added,
+            "condition_keys_added": added.condition_keys_added,
+            "operations": added.operations,
+        }))?,
+        _ => {
+            let mut out = String::new();
+            let mut println = |line: String| {
+                out.push_str(&line);
+                out.push('\n');
+            };
+            println(format!(
+                "Updated the IAM action catalog: {} services, {} actions ({} service documents downloaded).",
+                summary.service_count, summary.action_count, summary.services_downloaded
+            ));
+            println(format!(
+                "Added beyond the embedded catalog: {} services, {} actions, {} resource types, {} condition keys.",
+                added.services_added.len(),
+                added.actions_added.len(),
+                added.resource_types_added,
+                added.condition_keys_added
+            ));
+            for s in &added.services_added {
+                println(format!("  + service {s}"));
+            }
+            for a in added.actions_added.iter().take(50) {
+                println(format!("  + {a}"));
+            }
+            if added.actions_added.len() > 50 {
+                println(format!("  ... and {} more (see `--output json`)", added.actions_added.len() - 50));
+            }
+            println(format!("Saved to {}", summary.path.display()));
+            emit(&out);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_json(value: &Value) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| CliError::other(format!("cannot write JSON: {e}")))?;
+    emit(&format!("{text}\n"));
+    Ok(())
+}
+
+/// Writes the report to stdout; a closed pipe (`iamfit ... | head`) is not an error.
+fn emit(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+}
+
+/// Rows for a report table: rendered with [`Table`], or as a Markdown table for `--output markdown`.
+struct Grid {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Grid {
+    fn new<const N: usize>(header: [&str; N]) -> Self {
+        Grid { header: header.iter().map(|h| h.to_string()).collect(), rows: Vec::new() }
+    }
+
+    fn row<const N: usize>(&mut self, cells: [String; N]) {
+        self.rows.push(cells.to_vec());
+    }
+
+    fn render(&self, format: OutputFormat) -> String {
+        if format == OutputFormat::Markdown {
+            let cell = |c: &str| c.replace('|', "\\|");
+            let mut out =
+                format!("| {} |\n", self.header.iter().map(|h| cell(h)).collect::<Vec<_>>().join(" | "));
+            out.push_str(&format!("|{}\n", " --- |".repeat(self.header.len())));
+            for r in &self.rows {
+                out.push_str(&format!("| {} |\n", r.iter().map(|c| cell(c)).collect::<Vec<_>>().join(" | ")));
+            }
+            out
+        } else {
+            let mut t = Table::new(self.header.iter().cloned());
+            for r in &self.rows {
+                t.row(r.iter().cloned());
+            }
+            t.render()
+        }
+    }
 }
