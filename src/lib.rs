@@ -8,6 +8,9 @@
 //! - [`eval`]: the authorizer: AWS's policy evaluation logic over every policy layer, returning a
 //!   decision and the statements that decided it.
 
+pub mod account;
+pub mod analyze;
 pub mod catalog;
 pub mod eval;
+pub mod graph;
 pub mod policy;

@@ -651,7 +651,7 @@ fn closest<'s>(word: &str, candidates: impl Iterator<Item = &'s str>) -> Option<
     let mut best: Option<(usize, &'s str)> = None;
     for cand in candidates {
         let d = edit_distance(&word, &cand.to_ascii_lowercase());
-        if d <= limit && best.map_or(true, |(bd, _)| d < bd) {
+        if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, cand));
         }
     }

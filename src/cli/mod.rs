@@ -5,9 +5,13 @@
 
 mod catalog;
 mod check;
+mod diff;
+mod graph;
 mod render;
 mod sarif;
 mod simulate;
+mod snapshot;
+mod source;
 
 use std::process::ExitCode;
 
@@ -76,7 +80,11 @@ pub enum OutputFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Local-vs-prod parity: the local principal (--profile) against the function's execution role.
-    Diff(DiffArgs),
+    Diff(Box<diff::DiffArgs>),
+    /// Print a principal's permission graph (Graphviz DOT).
+    Graph(graph::GraphArgs),
+    /// Collect account state once for offline use (--snapshot).
+    Snapshot(snapshot::SnapshotArgs),
     /// Validate and lint IAM policy documents.
     Check(check::CheckArgs),
     /// Evaluate requests against policies (one from flags, or a batch file).
@@ -93,21 +101,13 @@ pub enum Command {
     Man,
 }
 
-/// Arguments of `iamfit diff`.
-#[derive(Debug, Args)]
-pub struct DiffArgs {
-    /// Lambda function name or ARN.
-    #[arg(long, value_name = "F")]
-    pub function: String,
-}
-
 /// Runs the parsed command line and returns the process exit status.
 pub fn run(cli: Cli) -> ExitCode {
     let style = Style::detect(cli.global.no_color);
     let result = match &cli.command {
-        Command::Diff(_) => Err(CliError::usage(
-            "`iamfit diff` is not available yet in this build: it lands with account graphs (see README)",
-        )),
+        Command::Diff(args) => diff::run(args, &cli.global, &style),
+        Command::Graph(args) => graph::run(args, &cli.global, &style),
+        Command::Snapshot(args) => snapshot::run(args, &cli.global, &style),
         Command::Check(args) => check::run(args, &cli.global, &style),
         Command::Simulate(args) => simulate::run(args, &cli.global, &style),
         Command::Catalog(cmd) => catalog::run(cmd, &cli.global, &style),

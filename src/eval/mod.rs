@@ -77,6 +77,25 @@ pub struct Request<'a> {
     pub resource_account: Option<&'a str>,
 }
 
+/// How conditions on keys the request context does not have are treated.
+///
+/// `Exact` is AWS's rule for a real request: an absent key is absent. The other two serve analysis,
+/// where the context is not known in advance (`aws:SourceIp`, `aws:CurrentTime`, ...): such a
+/// condition is *unknown*, and the decision is computed at its most permissive (`Optimistic`: unknown
+/// conditions hold for Allow statements and fail for Deny statements) or its most restrictive
+/// (`Pessimistic`). Keys derived from the principal (`aws:Principal*`, `aws:username`, `aws:userid`)
+/// are always known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConditionMode {
+    /// Absent keys are absent (a real request).
+    #[default]
+    Exact,
+    /// Unknown conditions resolve towards allowing.
+    Optimistic,
+    /// Unknown conditions resolve towards denying.
+    Pessimistic,
+}
+
 /// The outcome of an evaluation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
 #[serde(rename_all = "kebab-case")]
@@ -226,6 +245,8 @@ pub struct Decision {
     pub matched: Vec<Matched>,
     /// For `implicit-deny`: the first layer that did not allow.
     pub reason: Option<DenyReason>,
+    /// Whether a condition whose keys were unknown took part (only outside [`ConditionMode::Exact`]).
+    pub conditional: bool,
 }
 
 /// How a resource-based policy statement names the requesting principal.
@@ -251,6 +272,8 @@ struct Evaluation<'a> {
     service_lc: String,
     request: Request<'a>,
     has_boundary: bool,
+    mode: ConditionMode,
+    unknown_seen: std::cell::Cell<bool>,
 }
 
 impl Evaluation<'_> {
@@ -281,7 +304,7 @@ impl Evaluation<'_> {
                 } else {
                     Named::Direct
                 };
-                if !st.conditions_hold(&scope) {
+                if !self.conditions_hold(st, &scope) {
                     continue;
                 }
                 match st.effect {
@@ -290,6 +313,30 @@ impl Evaluation<'_> {
                 }
             }
         }
+    }
+
+    /// Whether a statement's conditions hold, treating unknown keys by the evaluation's mode.
+    fn conditions_hold(&self, st: &Statement, scope: &dyn crate::policy::context::Lookup) -> bool {
+        if self.mode == ConditionMode::Exact {
+            return st.conditions_hold(scope);
+        }
+        let mut unknown = false;
+        for c in &st.conditions {
+            let key = c.key_lowercase();
+            if scope.get(key).is_none() && !is_principal_key(key) {
+                unknown = true;
+            } else if !c.evaluate(scope) {
+                return false;
+            }
+        }
+        if !unknown {
+            return true;
+        }
+        self.unknown_seen.set(true);
+        matches!(
+            (self.mode, st.effect),
+            (ConditionMode::Optimistic, Effect::Allow) | (ConditionMode::Pessimistic, Effect::Deny)
+        )
     }
 
     /// Whether (and how) a `Principal`/`NotPrincipal` element covers the requesting principal.
@@ -314,6 +361,11 @@ impl Evaluation<'_> {
         let p = p?;
         spec.entries.iter().filter_map(|(kind, id)| names(*kind, id, p)).max()
     }
+}
+
+/// Keys whose absence is known when the principal is known (its tags, ARN, account, names).
+fn is_principal_key(key: &str) -> bool {
+    key.starts_with("aws:principal") || key == "aws:username" || key == "aws:userid"
 }
 
 /// Whether an identifier names exactly this principal (used by NotPrincipal).
@@ -368,12 +420,29 @@ fn resource_account<'a>(request: &Request<'a>) -> Option<&'a str> {
     (!acct.is_empty() && acct != "aws").then_some(acct)
 }
 
-/// Decides one request against a set of policies.
+/// Decides one request against a set of policies, as AWS would for a real request.
 pub fn authorize(set: &PolicySet, request: &Request<'_>) -> Decision {
+    authorize_with(set, request, ConditionMode::Exact)
+}
+
+/// Decides one request, treating conditions on unknown keys by `mode` (see [`ConditionMode`]).
+pub fn authorize_with(set: &PolicySet, request: &Request<'_>, mode: ConditionMode) -> Decision {
     let action_lc = request.action.to_ascii_lowercase();
     let service_lc = action_lc.split_once(':').map(|(s, _)| s.to_string()).unwrap_or_default();
-    let ev = Evaluation { action_lc, service_lc, request: *request, has_boundary: set.boundary.is_some() };
+    let ev = Evaluation {
+        action_lc,
+        service_lc,
+        request: *request,
+        has_boundary: set.boundary.is_some(),
+        mode,
+        unknown_seen: std::cell::Cell::new(false),
+    };
+    let mut decision = decide(set, request, &ev);
+    decision.conditional = ev.unknown_seen.get();
+    decision
+}
 
+fn decide(set: &PolicySet, request: &Request<'_>, ev: &Evaluation<'_>) -> Decision {
     let mut identity = Hits::default();
     ev.scan(&set.identity, false, &mut identity);
     let mut boundary = Hits::default();
@@ -419,13 +488,19 @@ pub fn authorize(set: &PolicySet, request: &Request<'_>) -> Decision {
         denies.extend(hits.denies.iter().map(|(n, s)| matched(Layer::Rcp(i), n, s)));
     }
     if !denies.is_empty() {
-        return Decision { verdict: Verdict::ExplicitDeny, matched: denies, reason: None };
+        return Decision {
+            verdict: Verdict::ExplicitDeny,
+            matched: denies,
+            reason: None,
+            conditional: false,
+        };
     }
 
     let implicit = |reason: DenyReason, matched: Vec<Matched>| Decision {
         verdict: Verdict::ImplicitDeny,
         matched,
         reason: Some(reason),
+        conditional: false,
     };
 
     // 2. Organization guardrails: every level must allow.
@@ -464,7 +539,7 @@ pub fn authorize(set: &PolicySet, request: &Request<'_>) -> Decision {
     if !cross_account && best_resource == Some(Named::Direct) {
         let mut m = resource_matched(Named::Direct);
         m.extend(guard);
-        return Decision { verdict: Verdict::Allow, matched: m, reason: None };
+        return Decision { verdict: Verdict::Allow, matched: m, reason: None, conditional: false };
     }
 
     // 4. The identity side: identity allows (plus same-account grants to the role ARN), within the
@@ -500,7 +575,7 @@ pub fn authorize(set: &PolicySet, request: &Request<'_>) -> Decision {
         m.extend(resource_matched(Named::Account));
     }
     m.extend(guard);
-    Decision { verdict: Verdict::Allow, matched: m, reason: None }
+    Decision { verdict: Verdict::Allow, matched: m, reason: None, conditional: false }
 }
 
 #[cfg(test)]

@@ -1,0 +1,3 @@
+//! Analyses over principals: `diff` (local-vs-prod parity).
+
+pub mod diff;
