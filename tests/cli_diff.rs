@@ -118,7 +118,8 @@ fn shared_permissions_are_not_mismatches() {
             if let Some(m) = found {
                 let r = m["resource"].as_str().unwrap_or("");
                 assert!(
-                    (!r.contains("table/orders") || r.contains('*')) && !r.contains("orders-invoices-111122223333/*"),
+                    (!r.contains("table/orders") || r.contains('*'))
+                        && !r.contains("orders-invoices-111122223333/*"),
                     "{direction} {action} on a shared resource: {m}"
                 );
                 assert!(

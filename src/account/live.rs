@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_iam::error::ProvideErrorMetadata;
 
 use super::{
@@ -85,6 +86,21 @@ pub async fn sdk_config(opts: &LiveOptions) -> Result<SdkConfig, LiveError> {
         loader = loader.endpoint_url(endpoint);
     }
     let config = loader.load().await;
+    if let Some(provider) = config.credentials_provider() {
+        // Resolve once now so that missing credentials or a broken profile are named clearly, not
+        // reported as a failure of the first AWS call.
+        use aws_credential_types::provider::ProvideCredentials;
+        if let Err(e) = provider.provide_credentials().await {
+            let detail = aws_sdk_iam::error::DisplayErrorContext(&e).to_string();
+            let not_loaded = matches!(e, CredentialsError::CredentialsNotLoaded(_));
+            return Err(LiveError::Setup(match (&opts.profile, not_loaded) {
+                (Some(p), true) => format!("profile {p:?} gives no credentials: it is not defined in the AWS config files (~/.aws/config, ~/.aws/credentials, or AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE), or it defines none"),
+                (Some(p), false) => format!("profile {p:?}: cannot get credentials: {detail}"),
+                (None, true) => "no AWS credentials found: pass --profile, set AWS_PROFILE, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".to_string(),
+                (None, false) => format!("cannot get AWS credentials: {detail}"),
+            }));
+        }
+    }
     if config.region().is_none() {
         return Err(LiveError::Setup(
             "no AWS region: pass --region, set AWS_REGION, or set region in the profile".into(),
