@@ -14,3 +14,4 @@ pub mod catalog;
 pub mod eval;
 pub mod graph;
 pub mod policy;
+pub mod trail;
