@@ -241,3 +241,17 @@ fn graph_prints_dot_for_the_role() {
     assert!(out.contains("lambda-boundary") && out.contains("(boundary)"), "{out}");
     assert!(out.contains("Deny DenyTableScans"), "{out}");
 }
+
+#[test]
+fn effective_permissions_list_allowed_conditional_and_denied() {
+    let (code, out, err) = iamfit(&["graph", "--effective", "--function", "orders", "--snapshot", "policy-fixtures/demo", "-o", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let json: Value = serde_json::from_str(&out).unwrap();
+    let find = |a: &str| json["actions"].as_array().unwrap().iter().find(|x| x["action"] == a).cloned().unwrap_or(Value::Null);
+    // OrdersKey: kms:Decrypt only via SQS or Secrets Manager.
+    assert!(find("kms:Decrypt")["conditional"].to_string().contains("key/1234abcd"), "{}", find("kms:Decrypt"));
+    // DenyTableScans removes Scan on the tables; the boundary removes PassRole entirely.
+    assert!(find("dynamodb:Scan")["denied"].to_string().contains("table/"), "{}", find("dynamodb:Scan"));
+    assert!(find("iam:PassRole")["allowed"].as_array().is_none_or(|a| a.is_empty()), "{}", find("iam:PassRole"));
+    assert!(find("dynamodb:GetItem")["allowed"].to_string().contains("table/orders"), "{}", find("dynamodb:GetItem"));
+}

@@ -1,3 +1,4 @@
 //! Analyses over principals: `diff` (local-vs-prod parity).
 
 pub mod diff;
+pub mod effective;

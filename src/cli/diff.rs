@@ -12,6 +12,8 @@ use iamfit::catalog::Catalog;
 
 use super::sarif::{self, SarifResult};
 use super::source::{load_accounts, Loaded};
+use super::trail::{replay, TrailArgs};
+use iamfit::trail::PrincipalFilter;
 use super::{CliError, CliResult, GlobalArgs, OutputFormat, Style, EXIT_FINDINGS};
 
 /// Arguments of `iamfit diff`.
@@ -35,6 +37,8 @@ pub struct DiffArgs {
     /// How many actions per service the table shows (JSON always lists every mismatch).
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub per_service: usize,
+    #[command(flatten)]
+    pub trail: TrailArgs,
 }
 
 /// When `diff` fails.
@@ -84,16 +88,37 @@ pub fn run(args: &DiffArgs, global: &GlobalArgs, style: &Style) -> CliResult {
     }
 
     let catalog = Catalog::get();
-    let report = diff(&local, &prod, catalog, &norm);
+    let mut report = diff(&local, &prod, catalog, &norm);
+
+    // What the function really did: mismatches on actions it called come first.
+    let filter = PrincipalFilter::Role {
+        arn: function.role.clone(),
+        name: function.role.rsplit('/').next().unwrap_or(&function.role).to_string(),
+        session: Some(function_name(&function.name).to_string()),
+    };
+    let replayed = replay(&args.trail, global, &filter, function.account(), style)?;
+    let mut trail_notes = Vec::new();
+    let mut trail_partial = false;
+    match &replayed {
+        Some(r) => {
+            for m in &mut report.mismatches {
+                m.used = r.usage.used(&m.action) || r.usage.denied.keys().any(|(a, _)| a.eq_ignore_ascii_case(&m.action));
+            }
+            report.mismatches.sort_by_key(|m| !m.used);
+            trail_notes.extend(r.notes.iter().cloned());
+            trail_notes.push(format!("CloudTrail: {} events read, {} by the function", r.records, r.usage.matched));
+            trail_partial = r.partial();
+        }
+        None => trail_notes.push(
+            "usage is unknown: no CloudTrail was read, so `used` is false everywhere (add --trail lookup, --trail s3://BUCKET/PREFIX or --trail PATH)".into(),
+        ),
+    }
 
     let mut notes: Vec<String> = load_notes.clone();
     notes.extend(local.notes.iter().cloned());
     notes.extend(prod.notes.iter().cloned());
     notes.extend(norm.describe());
-    notes.push(
-        "usage is unknown: CloudTrail replay is not available in this build, so `used` is false everywhere"
-            .into(),
-    );
+    notes.extend(trail_notes);
 
     let ctx = Context {
         function_account,
@@ -122,8 +147,8 @@ pub fn run(args: &DiffArgs, global: &GlobalArgs, style: &Style) -> CliResult {
             style.note(n);
         }
     }
-    if local.partial || prod.partial {
-        style.warn("the result is partial: some policies could not be read (see the notes)");
+    if local.partial || prod.partial || trail_partial {
+        style.warn("the result is partial: some policies or log files could not be read (see the notes)");
     }
     let failing = match args.fail_on {
         Some(FailOn::Any) => !report.mismatches.is_empty(),
@@ -141,6 +166,7 @@ struct Context<'a> {
     prod: &'a Subject,
     notes: &'a [String],
     norm: &'a Normalization,
+    trail_partial: bool,
 }
 
 fn side_json(side: &SideDecision) -> Value {
@@ -188,7 +214,7 @@ fn to_json(ctx: &Context<'_>, report: &DiffReport) -> Value {
             "conditional": report.mismatches.iter().filter(|m| m.conditional()).count()
         },
         "normalization": ctx.norm.describe(),
-        "partial": ctx.local.partial || ctx.prod.partial,
+        "partial": ctx.local.partial || ctx.prod.partial || ctx.trail_partial,
         "notes": ctx.notes,
     })
 }

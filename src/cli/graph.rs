@@ -3,10 +3,16 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+use serde_json::json;
+
 use iamfit::account::function_name;
+use iamfit::analyze::effective::effective_permissions;
+use iamfit::catalog::Catalog;
+
+use super::render::Table;
 
 use super::source::load_accounts;
-use super::{CliError, CliResult, GlobalArgs, Style};
+use super::{CliError, CliResult, GlobalArgs, OutputFormat, Style};
 
 /// Arguments of `iamfit graph`.
 #[derive(Debug, clap::Args)]
@@ -17,6 +23,10 @@ pub struct GraphArgs {
     /// The function whose execution role to draw; without it, the --profile principal is drawn.
     #[arg(long, value_name = "F")]
     pub function: Option<String>,
+    /// Instead of the graph, list the effective permissions: per action, the resources allowed,
+    /// allowed only under conditions, and removed by an explicit deny (table or -o json).
+    #[arg(long)]
+    pub effective: bool,
 }
 
 pub fn run(args: &GraphArgs, global: &GlobalArgs, style: &Style) -> CliResult {
@@ -44,9 +54,27 @@ pub fn run(args: &GraphArgs, global: &GlobalArgs, style: &Style) -> CliResult {
             style.note(n);
         }
     }
-    std::io::stdout()
-        .lock()
-        .write_all(subject.graph.to_dot().as_bytes())
-        .map_err(|e| CliError::other(format!("cannot write output: {e}")))?;
+    let text = if args.effective {
+        let list = effective_permissions(&subject, Catalog::get());
+        match global.output {
+            OutputFormat::Json => {
+                let items: Vec<_> = list
+                    .iter()
+                    .map(|e| json!({"action": e.action, "allowed": e.allowed, "conditional": e.conditional, "denied": e.denied}))
+                    .collect();
+                serde_json::to_string_pretty(&json!({"principal": subject.principal.arn, "actions": items})).unwrap_or_default() + "\n"
+            }
+            _ => {
+                let mut t = Table::new(["action", "allowed", "only under conditions", "explicitly denied"]);
+                for e in &list {
+                    t.row([e.action.clone(), e.allowed.join(" "), e.conditional.join(" "), e.denied.join(" ")]);
+                }
+                t.render()
+            }
+        }
+    } else {
+        subject.graph.to_dot()
+    };
+    std::io::stdout().lock().write_all(text.as_bytes()).map_err(|e| CliError::other(format!("cannot write output: {e}")))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -12,6 +12,8 @@ mod sarif;
 mod simulate;
 mod snapshot;
 mod source;
+mod trail;
+mod usage;
 
 use std::process::ExitCode;
 
@@ -23,6 +25,8 @@ pub use render::Style;
 pub const EXIT_USAGE: u8 = 2;
 /// Exit status when `--fail-on` finds something.
 pub const EXIT_FINDINGS: u8 = 1;
+/// Exit status when the result is partial (unreadable log files, malformed records).
+pub const EXIT_PARTIAL: u8 = 3;
 
 /// AWS IAM parity and least privilege for Lambda functions.
 #[derive(Debug, Parser)]
@@ -81,6 +85,8 @@ pub enum OutputFormat {
 pub enum Command {
     /// Local-vs-prod parity: the local principal (--profile) against the function's execution role.
     Diff(Box<diff::DiffArgs>),
+    /// What a principal actually did, from CloudTrail.
+    Usage(Box<usage::UsageArgs>),
     /// Print a principal's permission graph (Graphviz DOT).
     Graph(graph::GraphArgs),
     /// Collect account state once for offline use (--snapshot).
@@ -107,6 +113,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match &cli.command {
         Command::Diff(args) => diff::run(args, &cli.global, &style),
         Command::Graph(args) => graph::run(args, &cli.global, &style),
+        Command::Usage(args) => usage::run(args, &cli.global, &style),
         Command::Snapshot(args) => snapshot::run(args, &cli.global, &style),
         Command::Check(args) => check::run(args, &cli.global, &style),
         Command::Simulate(args) => simulate::run(args, &cli.global, &style),

@@ -4,3 +4,6 @@
 pub mod event;
 
 pub use event::{Event, PrincipalFilter, TimeWindow};
+pub mod lookup;
+pub mod s3;
+pub mod usage;

@@ -17,10 +17,12 @@
 
 mod aws;
 mod cli;
+mod lookup;
 mod zip;
 
 pub use aws::*;
 pub use cli::*;
+pub use lookup::{LookupLog, LookupServer};
 pub use zip::zip_single_file;
 
 use std::fs::File;

@@ -1,0 +1,174 @@
+//! `iamfit usage`: what a principal actually did, from CloudTrail.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use serde_json::{json, Value};
+
+use iamfit::account::function_name;
+use iamfit::eval::{Principal, PrincipalKind};
+use iamfit::trail::PrincipalFilter;
+
+use super::render::Table;
+use super::source::load_accounts;
+use super::trail::{replay, Replay, TrailArgs};
+use super::{CliError, CliResult, GlobalArgs, OutputFormat, Style, EXIT_PARTIAL};
+
+/// Arguments of `iamfit usage`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  iamfit usage --function orders --snapshot policy-fixtures/demo\n  iamfit usage --principal arn:aws:iam::111122223333:role/app --trail s3://my-trail-bucket --since 30d\n  iamfit usage --function orders --trail lookup")]
+pub struct UsageArgs {
+    /// The Lambda function (its execution role's sessions named after the function).
+    #[arg(long, value_name = "F", conflicts_with = "principal", required_unless_present = "principal")]
+    pub function: Option<String>,
+    /// A role ARN (any session), an assumed-role session ARN, or an IAM user ARN.
+    #[arg(long, value_name = "ARN")]
+    pub principal: Option<String>,
+    #[command(flatten)]
+    pub trail: TrailArgs,
+}
+
+/// The record filter for `--function` or `--principal`, and the principal's label and account.
+pub fn principal_filter(function: Option<&str>, principal: Option<&str>, global: &GlobalArgs) -> Result<(PrincipalFilter, String, Option<String>), CliError> {
+    if let Some(f) = function {
+        let loaded = load_accounts(global, None, Some(f), None)?;
+        let function = loaded.function_account.function(f).map_err(|e| CliError::usage(e.to_string()))?;
+        let role = &function.role;
+        let name = role.rsplit('/').next().unwrap_or(role).to_string();
+        let account = role.split(':').nth(4).map(str::to_string);
+        let session = function_name(&function.name).to_string();
+        return Ok((
+            PrincipalFilter::Role { arn: role.clone(), name, session: Some(session.clone()) },
+            format!("{role} (sessions named {session}: function {})", function.name),
+            account,
+        ));
+    }
+    let arn = principal.unwrap_or_default();
+    let p = Principal::parse(arn).map_err(|e| CliError::usage(format!("--principal: {e}")))?;
+    let filter = match p.kind {
+        PrincipalKind::Role => PrincipalFilter::Role { arn: arn.to_string(), name: p.name.clone().unwrap_or_default(), session: None },
+        PrincipalKind::AssumedRole => PrincipalFilter::Role {
+            arn: p.role_arn.clone().unwrap_or_default(),
+            name: p.name.clone().unwrap_or_default(),
+            session: arn.rsplit('/').next().map(str::to_string),
+        },
+        PrincipalKind::User => PrincipalFilter::User { arn: arn.to_string() },
+        _ => return Err(CliError::usage(format!("--principal {arn}: give a role, role-session or user ARN"))),
+    };
+    Ok((filter, arn.to_string(), p.account.clone()))
+}
+
+/// The contract's `usage` JSON.
+pub fn usage_json(principal: &str, r: &Replay) -> Value {
+    let u = &r.usage;
+    let actions: Vec<Value> = u
+        .actions
+        .iter()
+        .map(|(name, a)| {
+            let mut v = json!({"action": name, "count": a.count, "resources": a.resources.set, "first_seen": a.first_seen, "last_seen": a.last_seen});
+            if a.resources.truncated {
+                v["resources_truncated"] = json!(true);
+            }
+            if a.resources.unknown > 0 {
+                v["calls_without_known_resource"] = json!(a.resources.unknown);
+            }
+            v
+        })
+        .collect();
+    let denied: Vec<Value> = u
+        .denied
+        .iter()
+        .map(|((action, code), d)| {
+            let mut v = json!({"action": action, "count": d.count, "resources": d.resources.set, "error_code": code, "last_seen": d.last_seen});
+            if d.resources.truncated {
+                v["resources_truncated"] = json!(true);
+            }
+            v
+        })
+        .collect();
+    let unmapped: Vec<Value> = u
+        .unmapped
+        .iter()
+        .map(|((source, name), count)| json!({"event_source": source, "event_name": name, "count": count}))
+        .collect();
+    let failed: Vec<Value> = r.failed.iter().map(|(p, why)| json!({"path": p, "error": why})).collect();
+    json!({
+        "principal": principal,
+        "events": {"read": r.records, "matched": u.matched, "malformed": r.malformed},
+        "actions": actions,
+        "denied": denied,
+        "unmapped": unmapped,
+        "permissionless_calls": u.permissionless,
+        "files_failed": failed,
+        "partial": r.partial(),
+        "window": {"since": r.window.since, "until": r.window.until},
+        "notes": r.notes,
+    })
+}
+
+pub fn run(args: &UsageArgs, global: &GlobalArgs, style: &Style) -> CliResult {
+    let (filter, label, account) = principal_filter(args.function.as_deref(), args.principal.as_deref(), global)?;
+    let Some(r) = replay(&args.trail, global, &filter, account.as_deref(), style)? else {
+        return Err(CliError::usage("no CloudTrail to read: usage needs --trail")
+            .with_hint("use --trail lookup (management events, last 90 days), --trail s3://BUCKET/PREFIX, or --trail PATH to log files"));
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let text = match global.output {
+        OutputFormat::Json | OutputFormat::Sarif => serde_json::to_string_pretty(&usage_json(&label, &r)).unwrap_or_default() + "\n",
+        OutputFormat::Markdown => {
+            let mut s = format!("### CloudTrail usage of `{label}`\n\n{} events read, {} matched.\n\n| action | calls | resources | last seen |\n|---|---|---|---|\n", r.records, r.usage.matched);
+            for (name, a) in &r.usage.actions {
+                s += &format!("| `{name}` | {} | {} | {} |\n", a.count, a.resources.set.len(), a.last_seen);
+            }
+            for ((name, code), d) in &r.usage.denied {
+                s += &format!("| `{name}` (denied: {code}) | {} | {} | {} |\n", d.count, d.resources.set.len(), d.last_seen);
+            }
+            s
+        }
+        OutputFormat::Table => {
+            let u = &r.usage;
+            let mut s = format!("{} {label}\n{} events read, {} matched, {} malformed\n\n", style.bold("usage of"), r.records, u.matched, r.malformed);
+            let mut t = Table::new(["action", "calls", "resources", "first seen", "last seen"]);
+            for (name, a) in &u.actions {
+                let res = match a.resources.set.len() {
+                    0 if a.resources.unknown > 0 => "(not named in the events)".to_string(),
+                    1 => a.resources.set.iter().next().cloned().unwrap_or_default(),
+                    n => format!("{n} resources{}", if a.resources.truncated { "+" } else { "" }),
+                };
+                t.row([name.clone(), a.count.to_string(), res, a.first_seen.clone(), a.last_seen.clone()]);
+            }
+            s += &t.render();
+            if !u.denied.is_empty() {
+                s += &format!("\n{}\n", style.bold("DENIED (evidence of a missing permission; never counted as used)"));
+                let mut t = Table::new(["action", "calls", "error", "resource"]);
+                for ((name, code), d) in &u.denied {
+                    t.row([name.clone(), d.count.to_string(), code.clone(), d.resources.set.iter().next().cloned().unwrap_or_default()]);
+                }
+                s += &t.render();
+            }
+            if !u.unmapped.is_empty() {
+                s += &format!("\n{}\n", style.bold("UNMAPPED (events iamfit cannot map to IAM actions)"));
+                let mut t = Table::new(["event source", "event name", "count"]);
+                for ((src, name), c) in &u.unmapped {
+                    t.row([src.clone(), name.clone(), c.to_string()]);
+                }
+                s += &t.render();
+            }
+            for n in &r.notes {
+                s += &format!("{} {n}\n", style.dim("note:"));
+            }
+            s
+        }
+    };
+    out.write_all(text.as_bytes()).map_err(|e| CliError::other(format!("cannot write output: {e}")))?;
+    if r.partial() {
+        style.warn(&format!(
+            "the result is partial: {} file(s) could not be read and {} record(s) were malformed (exit status {EXIT_PARTIAL})",
+            r.failed.len(),
+            r.malformed
+        ));
+        return Ok(ExitCode::from(EXIT_PARTIAL));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,95 @@
+//! The `lookup` trail source: CloudTrail's `LookupEvents` API. It holds management events only (the
+//! last 90 days, one region per call), allows 2 requests per second per account and region, and
+//! throttles beyond that; iamfit paces its requests and lets the SDK retry throttled ones.
+
+use std::time::{Duration, Instant};
+
+use aws_config::SdkConfig;
+use aws_sdk_cloudtrail::error::ProvideErrorMetadata;
+use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
+
+use crate::account::live::LiveError;
+
+/// Minimum time between two requests (AWS allows 2 per second).
+pub const MIN_INTERVAL: Duration = Duration::from_millis(500);
+
+/// What was read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LookupStats {
+    /// Requests made (pages).
+    pub requests: u64,
+    /// Events returned.
+    pub events: u64,
+}
+
+/// Pages through `LookupEvents` for the window (RFC 3339 bounds), optionally narrowed to one user
+/// name (the session name of a role session, or an IAM user's name), and hands each event's
+/// `CloudTrailEvent` JSON to `consume`.
+pub async fn lookup_events(
+    config: &SdkConfig,
+    since: Option<&str>,
+    until: Option<&str>,
+    username: Option<&str>,
+    mut consume: impl FnMut(&str),
+) -> Result<LookupStats, LiveError> {
+    use aws_sdk_cloudtrail::primitives::DateTime;
+    use aws_sdk_cloudtrail::primitives::DateTimeFormat;
+    let conf = aws_sdk_cloudtrail::config::Builder::from(config)
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(8).with_initial_backoff(Duration::from_millis(500)))
+        .build();
+    let client = aws_sdk_cloudtrail::Client::from_conf(conf);
+    let parse = |t: &str| DateTime::from_str(t, DateTimeFormat::DateTime).map_err(|e| LiveError::Setup(format!("bad time {t:?}: {e}")));
+    let mut stats = LookupStats::default();
+    let mut token: Option<String> = None;
+    let mut last: Option<Instant> = None;
+    loop {
+        if let Some(at) = last {
+            let wait = MIN_INTERVAL.saturating_sub(at.elapsed());
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+        }
+        let mut req = client.lookup_events().max_results(50);
+        if let Some(s) = since {
+            req = req.start_time(parse(s)?);
+        }
+        if let Some(u) = until {
+            req = req.end_time(parse(u)?);
+        }
+        if let Some(name) = username {
+            req = req.lookup_attributes(
+                LookupAttribute::builder()
+                    .attribute_key(LookupAttributeKey::Username)
+                    .attribute_value(name)
+                    .build()
+                    .map_err(|e| LiveError::Setup(e.to_string()))?,
+            );
+        }
+        if let Some(t) = &token {
+            req = req.next_token(t);
+        }
+        last = Some(Instant::now());
+        let out = req.send().await.map_err(|e| {
+            let status = e.raw_response().map(|r| r.status().as_u16());
+            let code = e.code().unwrap_or_default().to_string();
+            let detail = e.message().map(str::to_string).unwrap_or_else(|| format!("{}", aws_sdk_cloudtrail::error::DisplayErrorContext(&e)));
+            if status == Some(403) || code.contains("AccessDenied") {
+                LiveError::AccessDenied { call: "cloudtrail:LookupEvents", target: "the account".into(), permission: "cloudtrail:LookupEvents", detail }
+            } else {
+                LiveError::Other { call: "cloudtrail:LookupEvents", target: "the account".into(), detail: if code.is_empty() { detail } else { format!("{code}: {detail}") } }
+            }
+        })?;
+        stats.requests += 1;
+        for event in out.events() {
+            if let Some(json) = event.cloud_trail_event() {
+                stats.events += 1;
+                consume(json);
+            }
+        }
+        match out.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+    Ok(stats)
+}
