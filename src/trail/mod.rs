@@ -2,5 +2,8 @@
 //! actions and resources it needed, and aggregating what a principal used and was denied.
 
 pub mod event;
+pub mod read;
+pub mod split;
 
 pub use event::{Event, PrincipalFilter, TimeWindow};
+pub use read::{find_log_files, read_bytes, read_files, Collector, LogFile, ReadOptions, ReadStats};
