@@ -2,8 +2,11 @@
 //! actions and resources it needed, and aggregating what a principal used and was denied.
 
 pub mod event;
+pub mod lookup;
+pub mod read;
+pub mod s3;
+pub mod split;
+pub mod usage;
 
 pub use event::{Event, PrincipalFilter, TimeWindow};
-pub mod lookup;
-pub mod s3;
-pub mod usage;
+pub use read::{find_log_files, read_bytes, read_files, Collector, LogFile, ReadOptions, ReadStats};

@@ -1,0 +1,586 @@
+//! Reading CloudTrail log files fast: discovery of the files in a folder (the S3 delivery layout),
+//! then a parallel, memory-bounded pass over them.
+//!
+//! Each worker takes the next file from a shared queue, reads it into a reused buffer, inflates it
+//! (zlib-rs) into a second reused buffer, and hands the text to the structural splitter
+//! ([`super::split`]), which finds the records of the `Records` array without parsing them. Every
+//! record is counted; only the records whose text contains the principal's marker
+//! ([`PrincipalFilter::marker`]) are parsed with serde and, when they match the principal and the
+//! time window, given to the worker's [`Collector`]. Collectors are merged when every file is done.
+//!
+//! Damaged input never stops the run: a file that cannot be read, inflated or recognised is listed in
+//! [`ReadStats::failed`] with the reason (the complete records before the damage still count), and a
+//! record that cannot be parsed counts in [`ReadStats::malformed`].
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use memchr::memmem;
+use serde::Deserialize;
+
+use super::event::{Event, PrincipalFilter, TimeWindow};
+use super::split::{self, Element, Shape, ShapeError, SplitError};
+
+/// The largest file (after decompression) read whole. CloudTrail delivers files of a few MB; a larger
+/// one is reported as failed rather than allowed to exhaust memory.
+pub const MAX_FILE_BYTES: u64 = 1 << 30;
+
+/// How often [`ReadOptions::progress`] is called.
+pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Receives the matching records of a run. Each worker has its own (from `Default`); they are merged
+/// at the end in a fixed order.
+pub trait Collector: Send + Default {
+    /// One record that matched the principal and the time window, parsed and as raw JSON text.
+    fn record(&mut self, event: &Event<'_>, raw: &str);
+    /// Adds another worker's collector to this one.
+    fn merge(&mut self, other: Self);
+}
+
+/// A collector that only counts (benchmarks, `--dry-run` style checks).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Count(pub u64);
+
+impl Collector for Count {
+    fn record(&mut self, _: &Event<'_>, _: &str) {
+        self.0 += 1;
+    }
+    fn merge(&mut self, other: Self) {
+        self.0 += other.0;
+    }
+}
+
+/// What to read and how.
+#[derive(Clone, Copy)]
+pub struct ReadOptions<'a> {
+    /// Whose records to collect.
+    pub filter: &'a PrincipalFilter,
+    /// Which event times to collect.
+    pub window: &'a TimeWindow,
+    /// Worker threads; 0 means one per available core.
+    pub threads: usize,
+    /// Called about every [`PROGRESS_INTERVAL`] while reading, and once at the end.
+    pub progress: Option<&'a (dyn Fn(&Progress) + Sync)>,
+}
+
+/// A progress report.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Files finished (read, failed or skipped).
+    pub files_done: usize,
+    /// Files in the run.
+    pub files_total: usize,
+    /// Records read so far.
+    pub records: u64,
+    /// Bytes of input read so far (compressed where the files are).
+    pub bytes_in: u64,
+    /// Time since the run started.
+    pub elapsed: Duration,
+}
+
+/// A file that could not be used, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileProblem {
+    /// The path (or S3 URL, or name given to [`read_bytes`]).
+    pub path: String,
+    /// Why, for people.
+    pub reason: String,
+}
+
+/// What a run read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadStats {
+    /// Files read (including those that failed part-way).
+    pub files_read: usize,
+    /// Files not read: digests, other kinds of files, files dated outside the time window.
+    pub files_skipped: usize,
+    /// Files that could not be read, inflated or recognised, sorted by path.
+    pub failed: Vec<FileProblem>,
+    /// Records read (`events.read`).
+    pub records: u64,
+    /// Records of the principal inside the time window (`events.matched`).
+    pub matched: u64,
+    /// Records that could not be parsed or lack `eventSource`/`eventName` (`events.malformed`). Only
+    /// records that contain the principal's marker are parsed, so damage elsewhere goes unseen.
+    pub malformed: u64,
+    /// Bytes read from the files.
+    pub bytes_in: u64,
+    /// Bytes of JSON text after decompression.
+    pub bytes_decompressed: u64,
+}
+
+impl ReadStats {
+    /// Adds another run's figures to these.
+    pub fn merge(&mut self, other: ReadStats) {
+        self.files_read += other.files_read;
+        self.files_skipped += other.files_skipped;
+        self.failed.extend(other.failed);
+        self.failed.sort_by(|a, b| a.path.cmp(&b.path));
+        self.records += other.records;
+        self.matched += other.matched;
+        self.malformed += other.malformed;
+        self.bytes_in += other.bytes_in;
+        self.bytes_decompressed += other.bytes_decompressed;
+    }
+
+    fn fail(&mut self, path: &str, reason: impl Into<String>) {
+        self.failed.push(FileProblem { path: path.to_string(), reason: reason.into() });
+    }
+}
+
+/// A file found by [`find_log_files`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogFile {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Its size in bytes (0 when unknown).
+    pub size: u64,
+    /// The delivery date from the S3 layout's `YYYY/MM/DD` folders, when the path has them.
+    pub date: Option<(u16, u8, u8)>,
+    /// Why the file will not be read (a digest file, not JSON), or `None` for a log file.
+    pub skip: Option<&'static str>,
+}
+
+impl LogFile {
+    /// A log file at `path`, with the date taken from the path.
+    pub fn new(path: impl Into<PathBuf>) -> LogFile {
+        let path = path.into();
+        let date = path_date(&path);
+        LogFile { path, size: 0, date, skip: None }
+    }
+
+    /// Whether the date from the path puts every record of the file more than a day outside the
+    /// window (CloudTrail files hold events of the minutes before delivery).
+    pub fn outside(&self, window: &TimeWindow) -> bool {
+        let Some((y, m, d)) = self.date else { return false };
+        let day = days_from_civil(y as i64, m as i64, d as i64);
+        let bound = |t: &Option<String>| t.as_deref().and_then(text_day);
+        bound(&window.since).is_some_and(|s| day < s - 1) || bound(&window.until).is_some_and(|u| day > u + 1)
+    }
+}
+
+/// Why discovery failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The path does not exist.
+    #[error("{0}: no such file or folder")]
+    NotFound(PathBuf),
+    /// The path (or a folder under it) cannot be read.
+    #[error("{0}: {1}")]
+    Io(PathBuf, std::io::Error),
+}
+
+/// The CloudTrail log files at `path`: the file itself (whatever its name), or the `.json` and
+/// `.json.gz` files of a folder searched recursively (following symbolic links, once each). Digest
+/// files and other files are listed with [`LogFile::skip`] set, so that a run counts them as
+/// skipped. Sorted by path.
+pub fn find_log_files(path: &Path) -> Result<Vec<LogFile>, ReadError> {
+    let meta = match fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ReadError::NotFound(path.to_path_buf())),
+        Err(e) => return Err(ReadError::Io(path.to_path_buf(), e)),
+    };
+    if !meta.is_dir() {
+        let mut f = LogFile::new(path);
+        f.size = meta.len();
+        return Ok(vec![f]);
+    }
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    walk(path, false, &mut seen, &mut out)?;
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+fn walk(dir: &Path, digest: bool, seen: &mut HashSet<PathBuf>, out: &mut Vec<LogFile>) -> Result<(), ReadError> {
+    let canonical = fs::canonicalize(dir).map_err(|e| ReadError::Io(dir.to_path_buf(), e))?;
+    if !seen.insert(canonical) {
+        return Ok(());
+    }
+    let entries = fs::read_dir(dir).map_err(|e| ReadError::Io(dir.to_path_buf(), e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| ReadError::Io(dir.to_path_buf(), e))?;
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        // Follow symbolic links; a dangling one is listed as a file (reading it will fail and say so).
+        let meta = fs::metadata(&path).ok();
+        if meta.as_ref().is_some_and(|m| m.is_dir()) {
+            walk(&path, digest || name == "CloudTrail-Digest", seen, out)?;
+            continue;
+        }
+        let mut f = LogFile::new(path);
+        f.size = meta.map_or(0, |m| m.len());
+        f.skip = if digest || name.contains("CloudTrail-Digest") {
+            Some("CloudTrail digest file")
+        } else if !(name.ends_with(".json") || name.ends_with(".json.gz")) {
+            Some("not a .json or .json.gz file")
+        } else {
+            None
+        };
+        out.push(f);
+    }
+    Ok(())
+}
+
+/// `YYYY/MM/DD` from the folders of a path (the last such run of components).
+fn path_date(path: &Path) -> Option<(u16, u8, u8)> {
+    let parts: Vec<&str> = path.parent()?.iter().filter_map(|c| c.to_str()).collect();
+    parts.windows(3).rev().find_map(|w| {
+        let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+        if !(digits(w[0], 4) && digits(w[1], 2) && digits(w[2], 2)) {
+            return None;
+        }
+        let (y, m, d) = (w[0].parse().ok()?, w[1].parse().ok()?, w[2].parse().ok()?);
+        ((1..=12).contains(&m) && (1..=31).contains(&d)).then_some((y, m, d))
+    })
+}
+
+/// The day number of the `YYYY-MM-DD` that starts an RFC 3339 time.
+fn text_day(t: &str) -> Option<i64> {
+    let b = t.as_bytes();
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let (y, m, d) = (t.get(0..4)?.parse().ok()?, t.get(5..7)?.parse().ok()?, t.get(8..10)?.parse().ok()?);
+    Some(days_from_civil(y, m, d))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// What every worker shares: the filter, the window and the marker searcher.
+struct Matcher<'a> {
+    filter: &'a PrincipalFilter,
+    window: &'a TimeWindow,
+    marker: Option<memmem::Finder<'static>>,
+}
+
+impl<'a> Matcher<'a> {
+    fn new(opts: &ReadOptions<'a>) -> Matcher<'a> {
+        let marker = opts.filter.marker().map(|m| memmem::Finder::new(m.as_bytes()).into_owned());
+        Matcher { filter: opts.filter, window: opts.window, marker }
+    }
+
+    /// Parses one candidate record and hands it to the collector when it matches.
+    #[inline]
+    fn parse<C: Collector>(&self, raw: &[u8], collector: &mut C, stats: &mut ReadStats) {
+        let Ok(text) = std::str::from_utf8(raw) else {
+            stats.malformed += 1;
+            return;
+        };
+        match serde_json::from_str::<Event>(text) {
+            Ok(e) if e.event_source.is_some() && e.event_name.is_some() => {
+                if self.filter.matches(&e) && self.window.contains(e.event_time.as_deref().unwrap_or("")) {
+                    stats.matched += 1;
+                    collector.record(&e, text);
+                }
+            }
+            _ => stats.malformed += 1,
+        }
+    }
+
+    /// Reads the records of one decompressed file.
+    fn text<C: Collector>(&self, text: &[u8], collector: &mut C, stats: &mut ReadStats) -> Result<(), String> {
+        match split::shape(text) {
+            Ok(Shape::Records(open)) => self.records(text, open, collector, stats),
+            Ok(Shape::LookupEvents(open)) => self.lookup_events(text, open, collector, stats),
+            Err(ShapeError::Empty) => Err("empty file".into()),
+            Err(ShapeError::Truncated) => Err("truncated JSON: the file ends before its Records array".into()),
+            Err(ShapeError::Not(reason)) => Err(reason.into()),
+        }
+    }
+
+    fn records<C: Collector>(
+        &self,
+        text: &[u8],
+        open: usize,
+        collector: &mut C,
+        stats: &mut ReadStats,
+    ) -> Result<(), String> {
+        // The next place the marker occurs at or after the current record (searching once per hit,
+        // not once per record); usize::MAX when there is none left.
+        // Records start after the array's `[`, so 0 means "not searched yet".
+        let mut next_hit = 0usize;
+        let before = stats.records;
+        let result = split::split_array(text, open, true, |el| match el {
+            Element::Container(s, e) => {
+                stats.records += 1;
+                let candidate = match &self.marker {
+                    None => true,
+                    Some(finder) => {
+                        if next_hit < s {
+                            next_hit = finder.find(&text[s..]).map_or(usize::MAX, |i| s + i);
+                        }
+                        next_hit != usize::MAX && next_hit + finder.needle().len() <= e
+                    }
+                };
+                if candidate {
+                    self.parse(&text[s..e], collector, stats);
+                }
+            }
+            Element::Other(..) => {
+                stats.records += 1;
+                stats.malformed += 1;
+            }
+        });
+        match result {
+            Ok(_) => Ok(()),
+            Err(SplitError::Truncated { .. }) => Err(format!(
+                "truncated JSON: the file ends inside its Records array (after {} complete records)",
+                stats.records - before
+            )),
+        }
+    }
+
+    fn lookup_events<C: Collector>(
+        &self,
+        text: &[u8],
+        open: usize,
+        collector: &mut C,
+        stats: &mut ReadStats,
+    ) -> Result<(), String> {
+        #[derive(Deserialize)]
+        struct Entry<'a> {
+            #[serde(borrow, default, rename = "CloudTrailEvent")]
+            event: Option<Cow<'a, str>>,
+        }
+        let result = split::split_array(text, open, true, |el| {
+            stats.records += 1;
+            let Element::Container(s, e) = el else {
+                stats.malformed += 1;
+                return;
+            };
+            let entry = std::str::from_utf8(&text[s..e]).ok().and_then(|t| serde_json::from_str::<Entry>(t).ok());
+            let Some(inner) = entry.and_then(|e| e.event) else {
+                stats.malformed += 1;
+                return;
+            };
+            let candidate = self.marker.as_ref().is_none_or(|f| f.find(inner.as_bytes()).is_some());
+            if candidate {
+                self.parse(inner.as_bytes(), collector, stats);
+            }
+        });
+        result.map(|_| ()).map_err(|_| "truncated JSON: the file ends inside its Events array".to_string())
+    }
+}
+
+/// Inflates `bytes` into `out` when they are gzip (by the magic bytes), or returns them as they are.
+fn decompress<'b>(bytes: &'b [u8], out: &'b mut Vec<u8>) -> Result<&'b [u8], String> {
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            return Err(format!("too large: {} MB (at most {} MB)", bytes.len() >> 20, MAX_FILE_BYTES >> 20));
+        }
+        return Ok(bytes);
+    }
+    out.clear();
+    // The gzip trailer holds the size (mod 4 GiB) of the last member: a good first guess.
+    if bytes.len() >= 18 {
+        let n = u32::from_le_bytes(bytes[bytes.len() - 4..].try_into().expect("4 bytes")) as u64;
+        out.reserve(n.clamp(bytes.len() as u64, 64 << 20) as usize + 64);
+    }
+    let mut decoder = flate2::bufread::MultiGzDecoder::new(bytes).take(MAX_FILE_BYTES + 1);
+    match decoder.read_to_end(out) {
+        Ok(_) if out.len() as u64 > MAX_FILE_BYTES => {
+            Err(format!("too large: more than {} MB once decompressed", MAX_FILE_BYTES >> 20))
+        }
+        Ok(_) => Ok(out),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Err(format!("truncated gzip: the data ends early ({} bytes decompressed)", out.len()))
+        }
+        Err(e) => Err(format!("corrupt gzip: {e} ({} bytes decompressed)", out.len())),
+    }
+}
+
+/// Reads one in-memory file (plain or gzip JSON, detected by content), adding its records to
+/// `collector` and its figures to `stats`. `name` is used in [`ReadStats::failed`].
+pub fn read_bytes<C: Collector>(
+    name: &str,
+    bytes: &[u8],
+    opts: &ReadOptions<'_>,
+    collector: &mut C,
+    stats: &mut ReadStats,
+) {
+    let matcher = Matcher::new(opts);
+    let mut out = Vec::new();
+    read_one(&matcher, name, bytes, &mut out, collector, stats);
+}
+
+fn read_one<C: Collector>(
+    matcher: &Matcher<'_>,
+    name: &str,
+    bytes: &[u8],
+    out: &mut Vec<u8>,
+    collector: &mut C,
+    stats: &mut ReadStats,
+) {
+    stats.files_read += 1;
+    stats.bytes_in += bytes.len() as u64;
+    match decompress(bytes, out) {
+        Ok(text) => {
+            stats.bytes_decompressed += text.len() as u64;
+            if let Err(reason) = matcher.text(text, collector, stats) {
+                stats.fail(name, reason);
+            }
+        }
+        Err(reason) => {
+            // Keep what came out before the damage: its complete records are real records.
+            if !out.is_empty() {
+                stats.bytes_decompressed += out.len() as u64;
+                let _ = matcher.text(out, collector, stats);
+            }
+            stats.fail(name, reason);
+        }
+    }
+}
+
+/// Reads `files` with `opts.threads` workers and returns the merged collector and figures.
+pub fn read_files<C: Collector>(files: &[LogFile], opts: &ReadOptions<'_>) -> (C, ReadStats) {
+    let start = Instant::now();
+    let matcher = Matcher::new(opts);
+    let threads = match opts.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+    .clamp(1, files.len().max(1));
+    let next = AtomicUsize::new(0);
+    let files_done = AtomicUsize::new(0);
+    let records = AtomicU64::new(0);
+    let bytes_in = AtomicU64::new(0);
+    let progress = |elapsed| Progress {
+        files_done: files_done.load(Ordering::Relaxed),
+        files_total: files.len(),
+        records: records.load(Ordering::Relaxed),
+        bytes_in: bytes_in.load(Ordering::Relaxed),
+        elapsed,
+    };
+
+    let worker = || {
+        let mut collector = C::default();
+        let mut stats = ReadStats::default();
+        let mut input = Vec::new();
+        let mut output = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(file) = files.get(i) else { break };
+            let (r0, b0) = (stats.records, stats.bytes_in);
+            if file.skip.is_some() || file.outside(opts.window) {
+                stats.files_skipped += 1;
+            } else {
+                let name = file.path.to_string_lossy();
+                match read_file(&file.path, &mut input) {
+                    Ok(()) => read_one(&matcher, &name, &input, &mut output, &mut collector, &mut stats),
+                    Err(reason) => {
+                        stats.files_read += 1;
+                        stats.fail(&name, reason);
+                    }
+                }
+                // Do not keep the memory of one unusually large file for the rest of the run.
+                for buf in [&mut input, &mut output] {
+                    if buf.capacity() > 64 << 20 {
+                        *buf = Vec::new();
+                    }
+                }
+            }
+            records.fetch_add(stats.records - r0, Ordering::Relaxed);
+            bytes_in.fetch_add(stats.bytes_in - b0, Ordering::Relaxed);
+            files_done.fetch_add(1, Ordering::Relaxed);
+        }
+        (collector, stats)
+    };
+
+    let mut results: Vec<Option<(C, ReadStats)>> = (0..threads).map(|_| None).collect();
+    if threads == 1 && opts.progress.is_none() {
+        results[0] = Some(worker());
+    } else {
+        std::thread::scope(|scope| {
+            let (tx, rx) = mpsc::channel();
+            for i in 0..threads {
+                let tx = tx.clone();
+                let worker = &worker;
+                scope.spawn(move || {
+                    let _ = tx.send((i, worker()));
+                });
+            }
+            drop(tx);
+            let mut last = Instant::now();
+            loop {
+                match rx.recv_timeout(PROGRESS_INTERVAL.saturating_sub(last.elapsed())) {
+                    Ok((i, r)) => results[i] = Some(r),
+                    Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+                if last.elapsed() >= PROGRESS_INTERVAL {
+                    if let Some(p) = opts.progress {
+                        p(&progress(start.elapsed()));
+                    }
+                    last = Instant::now();
+                }
+            }
+        });
+    }
+    let mut collector = C::default();
+    let mut stats = ReadStats::default();
+    for (c, s) in results.into_iter().flatten() {
+        collector.merge(c);
+        stats.merge(s);
+    }
+    if let Some(p) = opts.progress {
+        p(&progress(start.elapsed()));
+    }
+    (collector, stats)
+}
+
+fn read_file(path: &Path, buf: &mut Vec<u8>) -> Result<(), String> {
+    let reason = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::NotFound => "cannot read: no such file (a dangling link?)".to_string(),
+        std::io::ErrorKind::PermissionDenied => "cannot read: permission denied".to_string(),
+        _ => format!("cannot read: {e}"),
+    };
+    let mut f = fs::File::open(path).map_err(reason)?;
+    let size = f.metadata().map_err(reason)?.len();
+    if size > MAX_FILE_BYTES {
+        return Err(format!("too large: {} MB (at most {} MB)", size >> 20, MAX_FILE_BYTES >> 20));
+    }
+    buf.clear();
+    buf.reserve(size as usize + 1);
+    f.read_to_end(buf).map_err(reason)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_from_paths() {
+        assert_eq!(
+            path_date(Path::new("AWSLogs/111122223333/CloudTrail/us-east-1/2024/05/01/x.json.gz")),
+            Some((2024, 5, 1))
+        );
+        assert_eq!(path_date(Path::new("logs/x.json.gz")), None);
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2024, 3, 1) - days_from_civil(2024, 2, 28), 2);
+        let f = LogFile::new("a/2024/05/10/x.json.gz");
+        let w = |s: &str, u: &str| TimeWindow { since: Some(s.into()), until: Some(u.into()) };
+        assert!(!f.outside(&w("2024-05-11T00:00:00Z", "2024-06-01T00:00:00Z")));
+        assert!(f.outside(&w("2024-05-12T00:00:00Z", "2024-06-01T00:00:00Z")));
+        assert!(!f.outside(&w("2024-04-01T00:00:00Z", "2024-05-09T00:00:00Z")));
+        assert!(f.outside(&w("2024-04-01T00:00:00Z", "2024-05-08T23:00:00Z")));
+        assert!(!LogFile::new("x.json").outside(&w("2030-01-01T00:00:00Z", "2031-01-01T00:00:00Z")));
+    }
+}
