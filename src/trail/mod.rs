@@ -2,5 +2,6 @@
 //! actions and resources it needed, and aggregating what a principal used and was denied.
 
 pub mod event;
+pub mod map;
 
 pub use event::{Event, PrincipalFilter, TimeWindow};
