@@ -3,6 +3,7 @@
 
 pub mod event;
 pub mod lookup;
+pub mod map;
 pub mod read;
 pub mod s3;
 pub mod split;
