@@ -199,7 +199,12 @@ fn parse_table(text: &'static str) -> Table {
 /// The number of lines of each kind of the embedded table (`S`, `N`, `A`, `H`): for tests and reports.
 pub fn table_counts() -> [usize; 4] {
     let t = table();
-    [t.sources.len(), t.permissionless.len(), t.aliases.values().map(Vec::len).sum(), t.hints.values().map(Vec::len).sum()]
+    [
+        t.sources.len(),
+        t.permissionless.len(),
+        t.aliases.values().map(Vec::len).sum(),
+        t.hints.values().map(Vec::len).sum(),
+    ]
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -230,7 +235,10 @@ pub fn normalize_event_name<'a>(source_prefix: &str, name: &'a str) -> Cow<'a, s
     // `YYYY_MM_DD` at the end.
     if b.len() > 10 {
         let tail = &b[b.len() - 10..];
-        let shape = tail.iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'_' } else { c.is_ascii_digit() });
+        let shape =
+            tail.iter()
+                .enumerate()
+                .all(|(i, c)| if i == 4 || i == 7 { *c == b'_' } else { c.is_ascii_digit() });
         if shape && b[b.len() - 11].is_ascii_alphabetic() {
             return Cow::Borrowed(&name[..name.len() - 10]);
         }
@@ -282,9 +290,13 @@ fn partition_of(region: &str) -> &'static str {
 pub fn map_event(event: &Event<'_>, catalog: &Catalog) -> Mapping {
     match event.event_type.as_deref() {
         Some("AwsServiceEvent") => {
-            return Mapping::Unmapped { reason: "an AWS service event, not a call made with the principal's permissions" }
+            return Mapping::Unmapped {
+                reason: "an AWS service event, not a call made with the principal's permissions",
+            }
         }
-        Some("AwsConsoleSignIn") => return Mapping::Unmapped { reason: "a console sign-in, not an IAM-authorized API call" },
+        Some("AwsConsoleSignIn") => {
+            return Mapping::Unmapped { reason: "a console sign-in, not an IAM-authorized API call" }
+        }
         _ => {}
     }
     if event.user_identity.as_ref().and_then(|u| u.kind.as_deref()) == Some("AWSService") {
@@ -371,7 +383,11 @@ fn select_actions<'c>(op: &Operation, prefix: &str, catalog: &'c Catalog) -> Vec
         }
     };
     let mut seen = HashSet::new();
-    chosen.into_iter().filter_map(|a| catalog.action(a.action)).filter(|a| seen.insert(a.full_name())).collect()
+    chosen
+        .into_iter()
+        .filter_map(|a| catalog.action(a.action))
+        .filter(|a| seen.insert(a.full_name()))
+        .collect()
 }
 
 /// Rule 3: `iam:PassRole` for the role ARNs in the request, when the operation lists it.
@@ -394,11 +410,12 @@ fn add_pass_role(ctx: &Ctx, catalog: &Catalog, op: &Operation, out: &mut Vec<Nee
 
 fn collect_role_arns(v: &Value, key: Option<&str>, out: &mut Vec<String>) {
     match v {
-        Value::String(s) => {
-            if key.is_some_and(|k| k.to_ascii_lowercase().contains("role")) && s.starts_with("arn:") && s.contains(":role/")
-            {
-                out.push(s.clone());
-            }
+        Value::String(s)
+            if key.is_some_and(|k| k.to_ascii_lowercase().contains("role"))
+                && s.starts_with("arn:")
+                && s.contains(":role/") =>
+        {
+            out.push(s.clone());
         }
         Value::Array(items) => items.iter().for_each(|i| collect_role_arns(i, key, out)),
         Value::Object(m) => m.iter().for_each(|(k, v)| collect_role_arns(v, Some(k), out)),
@@ -408,7 +425,8 @@ fn collect_role_arns(v: &Value, key: Option<&str>, out: &mut Vec<String>) {
 
 fn needed(catalog: &Catalog, action: &str, resources: Vec<String>, unknown: &'static str) -> Option<Needed> {
     let a = catalog.action(action)?;
-    let resource = if resources.is_empty() { ResourceKnowledge::Unknown(unknown) } else { ResourceKnowledge::Known };
+    let resource =
+        if resources.is_empty() { ResourceKnowledge::Unknown(unknown) } else { ResourceKnowledge::Known };
     Some(Needed { action: a.full_name(), resources, resource })
 }
 
@@ -416,7 +434,9 @@ fn needed(catalog: &Catalog, action: &str, resources: Vec<String>, unknown: &'st
 fn special_actions(ctx: &Ctx, catalog: &Catalog, prefix: &str, op: &str) -> Option<Vec<Needed>> {
     match prefix {
         "s3" => s3_actions(ctx, catalog, op),
-        "dynamodb" if op == "TransactWriteItems" || op == "TransactGetItems" => dynamodb_transaction(ctx, catalog, op),
+        "dynamodb" if op == "TransactWriteItems" || op == "TransactGetItems" => {
+            dynamodb_transaction(ctx, catalog, op)
+        }
         _ => None,
     }
 }
@@ -443,15 +463,19 @@ fn s3_actions(ctx: &Ctx, catalog: &Catalog, op: &str) -> Option<Vec<Needed>> {
     };
     const NO_BUCKET: &str = "the record names no bucket";
     const NO_OBJECT: &str = "the record names no object";
-    let one = |action: &str, res: Vec<String>, why: &'static str| needed(catalog, action, res, why).map(|n| vec![n]);
+    let one = |action: &str, res: Vec<String>, why: &'static str| {
+        needed(catalog, action, res, why).map(|n| vec![n])
+    };
     match op {
         "ListObjects" | "ListObjectsV2" | "HeadBucket" => one("s3:ListBucket", bucket_arn(), NO_BUCKET),
         "ListObjectVersions" => one("s3:ListBucketVersions", bucket_arn(), NO_BUCKET),
         "ListMultipartUploads" => one("s3:ListBucketMultipartUploads", bucket_arn(), NO_BUCKET),
         "ListParts" => one("s3:ListMultipartUploadParts", object_arn(), NO_OBJECT),
-        "GetObject" | "HeadObject" | "GetObjectVersion" => {
-            one(if versioned || op == "GetObjectVersion" { "s3:GetObjectVersion" } else { "s3:GetObject" }, object_arn(), NO_OBJECT)
-        }
+        "GetObject" | "HeadObject" | "GetObjectVersion" => one(
+            if versioned || op == "GetObjectVersion" { "s3:GetObjectVersion" } else { "s3:GetObject" },
+            object_arn(),
+            NO_OBJECT,
+        ),
         "DeleteObject" => {
             one(if versioned { "s3:DeleteObjectVersion" } else { "s3:DeleteObject" }, object_arn(), NO_OBJECT)
         }
@@ -464,7 +488,8 @@ fn s3_actions(ctx: &Ctx, catalog: &Catalog, op: &str) -> Option<Vec<Needed>> {
                 (Some(b), Some(k)) => vec![format!("arn:{part}:s3:::{b}/{k}")],
                 _ => Vec::new(),
             };
-            let source = ["x-amz-copy-source", "copySource", "CopySource"].iter().find_map(|n| param_str(p, n));
+            let source =
+                ["x-amz-copy-source", "copySource", "CopySource"].iter().find_map(|n| param_str(p, n));
             let (source_arn, source_versioned) = match source.map(parse_copy_source) {
                 Some(Some((path, v))) => (vec![format!("arn:{part}:s3:::{path}")], v),
                 _ => (Vec::new(), false),
@@ -559,8 +584,10 @@ fn resolve(ctx: &Ctx, prefix: &str, op: &str, action: ActionRef<'_>) -> Resolved
     if rts.is_empty() {
         return (Vec::new(), ResourceKnowledge::NotScoped);
     }
-    let formats: Vec<(&str, &str)> =
-        rts.iter().flat_map(|r| r.resource_type.arn_formats.iter().map(move |f| (r.resource_type.name, *f))).collect();
+    let formats: Vec<(&str, &str)> = rts
+        .iter()
+        .flat_map(|r| r.resource_type.arn_formats.iter().map(move |f| (r.resource_type.name, *f)))
+        .collect();
     if let Some(r) = service_resources(ctx, prefix, op, action, &formats) {
         return r;
     }
@@ -591,7 +618,13 @@ fn collect_strings(v: &Value, out: &mut Vec<String>) {
 }
 
 /// Rule 4 of the resource rules: the catalog's ARN formats filled from the request.
-fn fill_from_params(ctx: &Ctx, prefix: &str, op: &str, action: ActionRef<'_>, formats: &[(&str, &str)]) -> Option<Resolved> {
+fn fill_from_params(
+    ctx: &Ctx,
+    prefix: &str,
+    op: &str,
+    action: ActionRef<'_>,
+    formats: &[(&str, &str)],
+) -> Option<Resolved> {
     let t = table();
     let full = action.full_name();
     let hints: Vec<Spec> = t
@@ -607,7 +640,9 @@ fn fill_from_params(ctx: &Ctx, prefix: &str, op: &str, action: ActionRef<'_>, fo
     for spec in &hints {
         if let Spec::Arn { rtype, path } = spec {
             for v in values_at(&ctx.params, path) {
-                let ok = formats.iter().any(|(rt, f)| rtype.is_none_or(|want| want.eq_ignore_ascii_case(rt)) && arn_matches(f, &v));
+                let ok = formats.iter().any(|(rt, f)| {
+                    rtype.is_none_or(|want| want.eq_ignore_ascii_case(rt)) && arn_matches(f, &v)
+                });
                 if ok {
                     arns.push(v);
                 }
@@ -646,7 +681,9 @@ fn fill_from_params(ctx: &Ctx, prefix: &str, op: &str, action: ActionRef<'_>, fo
 fn drop_less_specific(arns: Vec<String>) -> Vec<String> {
     arns.iter()
         .filter(|a| {
-            !arns.iter().any(|b| b.len() > a.len() && b.starts_with(a.as_str()) && matches!(b.as_bytes()[a.len()], b'/' | b':'))
+            !arns.iter().any(|b| {
+                b.len() > a.len() && b.starts_with(a.as_str()) && matches!(b.as_bytes()[a.len()], b'/' | b':')
+            })
         })
         .cloned()
         .collect()
@@ -687,7 +724,9 @@ fn values_at(v: &Value, path: &str) -> Vec<String> {
     for c in cur {
         match c {
             Value::String(s) if !s.is_empty() => out.push(s.clone()),
-            Value::Array(a) => out.extend(a.iter().filter_map(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string)),
+            Value::Array(a) => {
+                out.extend(a.iter().filter_map(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string))
+            }
             _ => {}
         }
     }
@@ -723,17 +762,32 @@ fn pieces(format: &str) -> Vec<Piece<'_>> {
 /// Variables whose values may hold `/` and `:` (paths and object keys) when last in the format.
 fn is_path_var(var: &str) -> bool {
     let v = var.to_ascii_lowercase();
-    v.contains("path") || v == "objectname" || v == "parameternamewithoutleadingslash" || v == "key"
+    v.contains("path")
+        || matches!(v.as_str(), "objectname" | "parameternamewithoutleadingslash" | "key" | "logstreamname")
 }
 
-fn value_ok(var: &str, value: &str, last: bool) -> bool {
-    !value.is_empty() && !value.contains('*') && (last && is_path_var(var) || !value.contains(['/', ':']))
+fn value_ok(var: &str, value: &str, next: Option<char>) -> bool {
+    if value.is_empty() || value.contains('*') {
+        return false;
+    }
+    match next {
+        // Inside the ARN: the value must not hold the delimiter that ends it.
+        Some(d) => !value.contains(d),
+        None => is_path_var(var) || !value.contains(['/', ':']),
+    }
+}
+
+/// The first character of the literal after piece `i`, if any.
+fn next_delim(ps: &[Piece<'_>], i: usize) -> Option<char> {
+    match ps.get(i + 1) {
+        Some(Piece::Lit(l)) => l.chars().next(),
+        _ => None,
+    }
 }
 
 /// Fills an ARN format; every variable must be known. Multi-valued variables multiply (capped).
 fn fill(ctx: &Ctx, format: &str, lookup: &dyn Fn(&str) -> Vec<String>) -> Vec<String> {
     let ps = pieces(format);
-    let n = ps.len();
     let mut out = vec![String::new()];
     let mut used_request_var = false;
     for (i, p) in ps.iter().enumerate() {
@@ -746,7 +800,8 @@ fn fill(ctx: &Ctx, format: &str, lookup: &dyn Fn(&str) -> Vec<String>) -> Vec<St
                     "Account" => vec![ctx.account.clone()],
                     _ => {
                         used_request_var = true;
-                        lookup(v).into_iter().filter(|x| value_ok(v, x, i + 1 == n)).collect()
+                        let next = next_delim(&ps, i);
+                        lookup(v).into_iter().filter(|x| value_ok(v, x, next)).collect()
                     }
                 };
                 if vals.is_empty() || (matches!(*v, "Region" | "Account") && vals[0].is_empty()) {
@@ -779,14 +834,26 @@ fn arn_matches(format: &str, arn: &str) -> bool {
     fn go(ps: &[Piece<'_>], s: &str) -> bool {
         match ps.split_first() {
             None => s.is_empty(),
-            Some((Piece::Lit(l), rest)) => s.len() >= l.len() && s[..l.len()].eq_ignore_ascii_case(l) && go(rest, &s[l.len()..]),
+            Some((Piece::Lit(l), rest)) => {
+                s.len() >= l.len()
+                    && s.is_char_boundary(l.len())
+                    && s[..l.len()].eq_ignore_ascii_case(l)
+                    && go(rest, &s[l.len()..])
+            }
             Some((Piece::Var(v), rest)) => {
-                if rest.is_empty() {
-                    return if is_path_var(v) { !s.is_empty() } else { !s.is_empty() && !s.contains([':', '/']) };
-                }
                 let global = matches!(*v, "Region" | "Account");
-                let stop = s.find([':', '/']).unwrap_or(s.len());
-                (0..=stop).rev().any(|i| (global || i > 0) && go(rest, &s[i..]))
+                match rest.first() {
+                    None => !s.is_empty() && !s.contains('*') && (is_path_var(v) || !s.contains([':', '/'])),
+                    Some(Piece::Lit(l)) => {
+                        let d = l.chars().next().unwrap_or(':');
+                        match s.find(d) {
+                            Some(i) if global || i > 0 => go(rest, &s[i..]),
+                            _ => false,
+                        }
+                    }
+                    // Two variables in a row: not in AWS's formats.
+                    Some(Piece::Var(_)) => false,
+                }
             }
         }
     }
@@ -796,7 +863,13 @@ fn arn_matches(format: &str, arn: &str) -> bool {
 // ---------------------------------------------------------------------------------------------------
 // Service rules (resources)
 
-fn service_resources(ctx: &Ctx, prefix: &str, op: &str, action: ActionRef<'_>, formats: &[(&str, &str)]) -> Option<Resolved> {
+fn service_resources(
+    ctx: &Ctx,
+    prefix: &str,
+    op: &str,
+    action: ActionRef<'_>,
+    formats: &[(&str, &str)],
+) -> Option<Resolved> {
     let p = &ctx.params;
     let (part, region, acct) = (ctx.partition, ctx.region.as_str(), ctx.account.as_str());
     let has_type = |t: &str| formats.iter().any(|(rt, _)| rt.eq_ignore_ascii_case(t));
@@ -808,7 +881,9 @@ fn service_resources(ctx: &Ctx, prefix: &str, op: &str, action: ActionRef<'_>, f
             let table = param_str(p, "tableName")?;
             let index = param_str(p, "indexName");
             match index {
-                Some(i) if has_type("index") => known(vec![format!("{}/index/{i}", dynamodb_table_arn(ctx, table))]),
+                Some(i) if has_type("index") => {
+                    known(vec![format!("{}/index/{i}", dynamodb_table_arn(ctx, table))])
+                }
                 _ if has_type("table") => known(vec![dynamodb_table_arn(ctx, table)]),
                 _ => None,
             }
@@ -819,7 +894,13 @@ fn service_resources(ctx: &Ctx, prefix: &str, op: &str, action: ActionRef<'_>, f
         }
         "kms" => kms_resources(ctx, action, has_type("alias")),
         "secretsmanager" => {
-            let id = param_str(p, "secretId").or_else(|| if op == "CreateSecret" { param_str(p, "name") } else { None })?;
+            let id = param_str(p, "secretId").or_else(|| {
+                if op == "CreateSecret" {
+                    param_str(p, "name")
+                } else {
+                    None
+                }
+            })?;
             if id.starts_with("arn:") {
                 return known(vec![id.to_string()]);
             }
@@ -860,7 +941,13 @@ fn service_resources(ctx: &Ctx, prefix: &str, op: &str, action: ActionRef<'_>, f
                 return known(
                     buses
                         .into_iter()
-                        .map(|b| if b.starts_with("arn:") { b } else { format!("arn:{part}:events:{region}:{acct}:event-bus/{b}") })
+                        .map(|b| {
+                            if b.starts_with("arn:") {
+                                b
+                            } else {
+                                format!("arn:{part}:events:{region}:{acct}:event-bus/{b}")
+                            }
+                        })
                         .collect(),
                 );
             }
@@ -901,7 +988,13 @@ pub fn sqs_queue_arn(url: &str, partition: &str, default_region: &str) -> Option
 /// A Lambda `FunctionName` (name, `name:qualifier`, `ACCOUNT:function:name[:qualifier]`, or a full or
 /// qualified ARN) and an optional `Qualifier` -> the function ARN IAM evaluates (qualified when invoked
 /// with a qualifier).
-pub fn lambda_function_arn(f: &str, qualifier: Option<&str>, partition: &str, region: &str, account: &str) -> Option<String> {
+pub fn lambda_function_arn(
+    f: &str,
+    qualifier: Option<&str>,
+    partition: &str,
+    region: &str,
+    account: &str,
+) -> Option<String> {
     let (mut part, mut reg, mut acct) = (partition.to_string(), region.to_string(), account.to_string());
     let rest: &str = if let Some(arn) = f.strip_prefix("arn:") {
         let fields: Vec<&str> = arn.splitn(6, ':').collect();
@@ -944,10 +1037,14 @@ fn kms_resources(ctx: &Ctx, action: ActionRef<'_>, alias_type: bool) -> Option<R
         if a.starts_with("arn:") {
             a.to_string()
         } else {
-            format!("arn:{part}:kms:{region}:{acct}:{}", if a.starts_with("alias/") { a.to_string() } else { format!("alias/{a}") })
+            format!(
+                "arn:{part}:kms:{region}:{acct}:{}",
+                if a.starts_with("alias/") { a.to_string() } else { format!("alias/{a}") }
+            )
         }
     };
-    let record_keys: Vec<String> = ctx.record_arns.iter().filter(|a| a.contains(":kms:") && a.contains(":key/")).cloned().collect();
+    let record_keys: Vec<String> =
+        ctx.record_arns.iter().filter(|a| a.contains(":kms:") && a.contains(":key/")).cloned().collect();
     let name = action.name();
     let param_name = match name {
         "ReEncryptTo" => "destinationKeyId",
@@ -980,9 +1077,10 @@ fn kms_resources(ctx: &Ctx, action: ActionRef<'_>, alias_type: bool) -> Option<R
     }
     match known(out) {
         Some(r) => Some(r),
-        None if id.is_some_and(|i| i.contains("alias/")) => {
-            Some((Vec::new(), ResourceKnowledge::Unknown("the key was named by an alias and the record does not name the key")))
-        }
+        None if id.is_some_and(|i| i.contains("alias/")) => Some((
+            Vec::new(),
+            ResourceKnowledge::Unknown("the key was named by an alias and the record does not name the key"),
+        )),
         None => None,
     }
 }
@@ -1002,7 +1100,9 @@ pub fn coverage(action: ActionRef<'_>) -> Coverage {
     }
     // A permission-only action: no operation of the catalog authorizes it (only meaningful when the
     // service's operations are known).
-    if !action.service_ref().operations().is_empty() && !authorized_actions().contains(&action.full_name().to_ascii_lowercase()) {
+    if !action.service_ref().operations().is_empty()
+        && !authorized_actions().contains(&action.full_name().to_ascii_lowercase())
+    {
         return Coverage::NotLogged;
     }
     Coverage::Logged
@@ -1011,7 +1111,11 @@ pub fn coverage(action: ActionRef<'_>) -> Coverage {
 fn authorized_actions() -> &'static HashSet<String> {
     static SET: OnceLock<HashSet<String>> = OnceLock::new();
     SET.get_or_init(|| {
-        Catalog::get().operations().iter().flat_map(|o| o.authorized_actions().map(|a| a.action.to_ascii_lowercase())).collect()
+        Catalog::get()
+            .operations()
+            .iter()
+            .flat_map(|o| o.authorized_actions().map(|a| a.action.to_ascii_lowercase()))
+            .collect()
     })
 }
 
@@ -1025,8 +1129,13 @@ fn authorized_actions() -> &'static HashSet<String> {
 fn is_data_event(service: &str, name: &str, action: &ActionRef<'_>) -> bool {
     match service {
         "s3" => {
-            matches!(name, "ListBucket" | "ListBucketVersions" | "ListBucketMultipartUploads" | "ListMultipartUploadParts")
-                || action.resource_types().iter().any(|r| r.resource_type.name == "object")
+            matches!(
+                name,
+                "ListBucket"
+                    | "ListBucketVersions"
+                    | "ListBucketMultipartUploads"
+                    | "ListMultipartUploadParts"
+            ) || action.resource_types().iter().any(|r| r.resource_type.name == "object")
         }
         "s3-object-lambda" | "s3-outposts" | "ebs" | "rds-data" | "cloudtrail-data" | "ssmmessages" => true,
         "s3express" => matches!(name, "CreateSession"),
@@ -1050,12 +1159,19 @@ fn is_data_event(service: &str, name: &str, action: &ActionRef<'_>) -> bool {
                 | "GetShardIterator"
         ),
         "sns" => name == "Publish",
-        "sqs" => matches!(name, "SendMessage" | "ReceiveMessage" | "DeleteMessage" | "ChangeMessageVisibility"),
-        "kinesis" => matches!(name, "PutRecord" | "PutRecords" | "GetRecords" | "GetShardIterator" | "SubscribeToShard"),
+        "sqs" => {
+            matches!(name, "SendMessage" | "ReceiveMessage" | "DeleteMessage" | "ChangeMessageVisibility")
+        }
+        "kinesis" => matches!(
+            name,
+            "PutRecord" | "PutRecords" | "GetRecords" | "GetShardIterator" | "SubscribeToShard"
+        ),
         "bedrock" => matches!(name, "InvokeAgent" | "Retrieve" | "RetrieveAndGenerate" | "InvokeFlow"),
         "sagemaker" => matches!(name, "PutRecord" | "GetRecord" | "DeleteRecord" | "BatchGetRecord"),
         "servicediscovery" => name == "DiscoverInstances",
-        "verifiedpermissions" => matches!(name, "IsAuthorized" | "IsAuthorizedWithToken" | "BatchIsAuthorized"),
+        "verifiedpermissions" => {
+            matches!(name, "IsAuthorized" | "IsAuthorizedWithToken" | "BatchIsAuthorized")
+        }
         "appsync" => name == "GraphQL",
         "cognito-identity" => matches!(name, "GetId" | "GetOpenIdToken" | "GetCredentialsForIdentity"),
         _ => false,
