@@ -59,7 +59,6 @@ fn designed_local_only_mismatches_are_found() {
         let m = find(&json, "local-only", action).unwrap_or_else(|| panic!("missing local-only {action}"));
         assert_eq!(m["local"], "allow", "{action}");
         assert_eq!(m["prod"], prod, "{action}: {m}");
-        assert_eq!(m["used"], false);
     }
     let scan = find(&json, "local-only", "dynamodb:Scan").unwrap();
     assert!(scan["resource"].as_str().unwrap().contains(":table/orders"), "{scan}");
@@ -96,6 +95,30 @@ fn designed_prod_only_mismatches_are_found() {
     assert_eq!(kms["conditional"], true, "kms:Decrypt is allowed only via SQS or Secrets Manager: {kms}");
     let queue = find(&json, "prod-only", "sqs:SendMessage").unwrap();
     assert!(queue["resource"].as_str().unwrap().ends_with(":orders-queue"), "{queue}");
+}
+
+#[test]
+fn mismatches_the_function_used_are_marked_and_listed_first() {
+    let json = demo_json();
+    // From policy-fixtures/demo/cloudtrail-truth.json: the function called these (P1-P5 succeed,
+    // Scan and PutEvents were denied) and never called lambda:InvokeFunction or logs:FilterLogEvents.
+    for (direction, action) in [
+        ("prod-only", "kms:Decrypt"),
+        ("prod-only", "secretsmanager:GetSecretValue"),
+        ("prod-only", "sqs:SendMessage"),
+        ("prod-only", "sns:Publish"),
+        ("prod-only", "dynamodb:UpdateItem"),
+        ("local-only", "dynamodb:Scan"),
+        ("local-only", "events:PutEvents"),
+    ] {
+        assert_eq!(find(&json, direction, action).unwrap()["used"], true, "{direction} {action}");
+    }
+    for action in ["lambda:InvokeFunction", "logs:FilterLogEvents"] {
+        assert_eq!(find(&json, "local-only", action).unwrap()["used"], false, "{action}");
+    }
+    let list = json["mismatches"].as_array().unwrap();
+    let first_unused = list.iter().position(|m| m["used"] == false).unwrap();
+    assert!(list[first_unused..].iter().all(|m| m["used"] == false), "used mismatches come first");
 }
 
 #[test]
@@ -144,7 +167,8 @@ fn contract_keys_and_summary_counts() {
     let prod_only = mismatches.iter().filter(|m| m["direction"] == "prod-only").count();
     assert_eq!(json["summary"]["local_only"], local_only);
     assert_eq!(json["summary"]["prod_only"], prod_only);
-    assert_eq!(json["summary"]["used_mismatches"], 0);
+    let used = mismatches.iter().filter(|m| m["used"] == true).count();
+    assert_eq!(json["summary"]["used_mismatches"], used);
     for m in mismatches {
         let action = m["action"].as_str().unwrap();
         assert!(!action.contains('*'), "actions are concrete: {action}");
@@ -178,7 +202,7 @@ fn table_output_groups_by_service() {
 
 #[test]
 fn fail_on_any_sets_the_exit_status() {
-    let (code, _, _) = iamfit(&[
+    let demo = [
         "diff",
         "--function",
         "orders",
@@ -189,25 +213,16 @@ fn fail_on_any_sets_the_exit_status() {
         "-q",
         "-o",
         "json",
-        "--fail-on",
-        "any",
-    ]);
+    ];
+    let (code, _, _) = iamfit(&[&demo[..], &["--fail-on", "any"]].concat());
     assert_eq!(code, 1);
-    let (code, _, _) = iamfit(&[
-        "diff",
-        "--function",
-        "orders",
-        "--profile",
-        "dev",
-        "--snapshot",
-        "policy-fixtures/demo",
-        "-q",
-        "-o",
-        "json",
-        "--fail-on",
-        "used",
-    ]);
-    assert_eq!(code, 0, "nothing is known to be used without a trail");
+    let (code, _, _) = iamfit(&[&demo[..], &["--fail-on", "used"]].concat());
+    assert_eq!(code, 1, "the demo trail shows the function using mismatched actions");
+    let (code, _, _) =
+        iamfit(&[&demo[..], &["--fail-on", "used", "--trail", "tests/fixtures/check"]].concat());
+    assert_eq!(code, 0, "a trail without the function's events marks nothing used");
+    let (code, _, _) = iamfit(&demo);
+    assert_eq!(code, 0, "without --fail-on the exit status is 0 whatever is found");
 }
 
 #[test]
@@ -244,14 +259,37 @@ fn graph_prints_dot_for_the_role() {
 
 #[test]
 fn effective_permissions_list_allowed_conditional_and_denied() {
-    let (code, out, err) = iamfit(&["graph", "--effective", "--function", "orders", "--snapshot", "policy-fixtures/demo", "-o", "json"]);
+    let (code, out, err) = iamfit(&[
+        "graph",
+        "--effective",
+        "--function",
+        "orders",
+        "--snapshot",
+        "policy-fixtures/demo",
+        "-o",
+        "json",
+    ]);
     assert_eq!(code, 0, "{err}");
     let json: Value = serde_json::from_str(&out).unwrap();
-    let find = |a: &str| json["actions"].as_array().unwrap().iter().find(|x| x["action"] == a).cloned().unwrap_or(Value::Null);
+    let find = |a: &str| {
+        json["actions"].as_array().unwrap().iter().find(|x| x["action"] == a).cloned().unwrap_or(Value::Null)
+    };
     // OrdersKey: kms:Decrypt only via SQS or Secrets Manager.
-    assert!(find("kms:Decrypt")["conditional"].to_string().contains("key/1234abcd"), "{}", find("kms:Decrypt"));
+    assert!(
+        find("kms:Decrypt")["conditional"].to_string().contains("key/1234abcd"),
+        "{}",
+        find("kms:Decrypt")
+    );
     // DenyTableScans removes Scan on the tables; the boundary removes PassRole entirely.
     assert!(find("dynamodb:Scan")["denied"].to_string().contains("table/"), "{}", find("dynamodb:Scan"));
-    assert!(find("iam:PassRole")["allowed"].as_array().is_none_or(|a| a.is_empty()), "{}", find("iam:PassRole"));
-    assert!(find("dynamodb:GetItem")["allowed"].to_string().contains("table/orders"), "{}", find("dynamodb:GetItem"));
+    assert!(
+        find("iam:PassRole")["allowed"].as_array().is_none_or(|a| a.is_empty()),
+        "{}",
+        find("iam:PassRole")
+    );
+    assert!(
+        find("dynamodb:GetItem")["allowed"].to_string().contains("table/orders"),
+        "{}",
+        find("dynamodb:GetItem")
+    );
 }

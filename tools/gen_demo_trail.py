@@ -324,7 +324,9 @@ def s3_request_id() -> str:
 def ddb(t, who, ip, ua, op, table_arn, params, *, read_only, error=None, meta_kind="action", index=None):
     """A DynamoDB item operation (a data event). `index` is the index name of a Query/Scan."""
     action = f"dynamodb:{op}"
-    needed = [table_arn] + ([f"{table_arn}/index/{index}"] if index else [])
+    # A Query or Scan on an index is authorized against the index ARN (AWS's DynamoDB policy examples
+    # grant Query on table/T/index/* separately from table/T).
+    needed = [f"{table_arn}/index/{index}"] if index else [table_arn]
     return record(
         t, who, "dynamodb.amazonaws.com", op, ip=ip, ua=ua, params=params, read_only=read_only, data=True,
         resources=[res("AWS::DynamoDB::Table", table_arn)], error=error, request_id=ddb_request_id(),
@@ -886,8 +888,8 @@ def truth_from(pairs: list[tuple[dict, tuple]], n_files: int) -> dict:
             "actions: authorized calls, including those that failed for another reason (NoSuchKey, "
             "ConditionalCheckFailedException, ProvisionedThroughputExceededException; see 'errors'); "
             "denied calls (AccessDenied*) are only under 'denied'.",
-            "resources: every ARN the action was authorized against; dynamodb:Query with indexName needs the "
-            "table ARN and the index ARN; s3:GetObject covers HeadObject; kms:Decrypt made via SQS or Secrets "
+            "resources: every ARN the action was authorized against; dynamodb:Query with indexName is "
+            "authorized against the index ARN; s3:GetObject covers HeadObject; kms:Decrypt made via SQS or Secrets "
             "Manager (userIdentity.invokedBy) is the principal's own kms:Decrypt.",
             f"secretsmanager:GetSecretValue: the records carry only secretId '{SECRET_NAME}' (a name) and no "
             f"resources[]; the full ARN {SECRET_ARN} appears in the encryptionContext.SecretARN of the "
@@ -957,7 +959,7 @@ def resources_of(r: dict) -> list[str]:
     src, name = r["eventSource"], r["eventName"]
     if src == "dynamodb.amazonaws.com":
         table = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{p['tableName']}"
-        return [table] + ([f"{table}/index/{p['indexName']}"] if p.get("indexName") else [])
+        return [f"{table}/index/{p['indexName']}"] if p.get("indexName") else [table]
     if src == "s3.amazonaws.com":
         return [f"arn:aws:s3:::{p['bucketName']}"] if name == "ListObjects" else [f"arn:aws:s3:::{p['bucketName']}/{p['key']}"]
     if src == "sqs.amazonaws.com":

@@ -262,7 +262,12 @@ fn compare_action(
 /// (decision at the permissive reading, decision at the restrictive reading, conditional)
 pub(crate) type Evaluated = (Decision, Verdict, bool);
 
-pub(crate) fn evaluate(subject: &Subject, action: &str, resource: &str, context: &RequestContext) -> Evaluated {
+pub(crate) fn evaluate(
+    subject: &Subject,
+    action: &str,
+    resource: &str,
+    context: &RequestContext,
+) -> Evaluated {
     let request =
         Request { principal: Some(&subject.principal), action, resource, context, resource_account: None };
     let high = authorize_with(&subject.policies, &request, ConditionMode::Optimistic);
@@ -368,27 +373,66 @@ mod tests {
         let mut acct = crate::account::Account::default();
         let inline = vec![crate::account::InlinePolicy { name: "p".into(), document }];
         if kind == "role" {
-            acct.roles.push(crate::account::Role { name: "r".into(), arn: format!("arn:aws:iam::{account}:role/r"), inline, ..Default::default() });
+            acct.roles.push(crate::account::Role {
+                name: "r".into(),
+                arn: format!("arn:aws:iam::{account}:role/r"),
+                inline,
+                ..Default::default()
+            });
             acct.role_subject(&format!("arn:aws:iam::{account}:role/r"), "fn").unwrap()
         } else {
-            acct.users.push(crate::account::User { name: "dev".into(), arn: format!("arn:aws:iam::{account}:user/dev"), inline, ..Default::default() });
-            let id = crate::account::CallerIdentity { account: account.into(), arn: format!("arn:aws:iam::{account}:user/dev"), user_id: String::new() };
+            acct.users.push(crate::account::User {
+                name: "dev".into(),
+                arn: format!("arn:aws:iam::{account}:user/dev"),
+                inline,
+                ..Default::default()
+            });
+            let id = crate::account::CallerIdentity {
+                account: account.into(),
+                arn: format!("arn:aws:iam::{account}:user/dev"),
+                user_id: String::new(),
+            };
             acct.identity_subject(&id).unwrap()
         }
     }
 
     #[test]
     fn resources_differing_only_by_account_are_the_same_resource() {
-        let prod = subject("999988887777", "role", r#"{"Effect":"Allow","Action":"dynamodb:GetItem","Resource":"arn:aws:dynamodb:us-east-1:999988887777:table/orders-prod"}"#);
-        let local = subject("111122223333", "user", r#"{"Effect":"Allow","Action":"dynamodb:GetItem","Resource":"arn:aws:dynamodb:us-east-1:111122223333:table/orders-dev"}"#);
+        let prod = subject(
+            "999988887777",
+            "role",
+            r#"{"Effect":"Allow","Action":"dynamodb:GetItem","Resource":"arn:aws:dynamodb:us-east-1:999988887777:table/orders-prod"}"#,
+        );
+        let local = subject(
+            "111122223333",
+            "user",
+            r#"{"Effect":"Allow","Action":"dynamodb:GetItem","Resource":"arn:aws:dynamodb:us-east-1:111122223333:table/orders-dev"}"#,
+        );
         let catalog = Catalog::embedded();
         let none = diff(&local, &prod, catalog, &Normalization::default());
-        assert_eq!(none.mismatches.len(), 2, "without normalisation both tables differ: {:?}", none.mismatches.iter().map(|m| (&m.action, &m.resource)).collect::<Vec<_>>());
-        let accounts_only = Normalization { accounts: Some(("999988887777".into(), "111122223333".into())), names: vec![] };
-        assert_eq!(diff(&local, &prod, catalog, &accounts_only).mismatches.len(), 2, "the names still differ");
-        let both = Normalization { accounts: accounts_only.accounts.clone(), names: vec![("prod".into(), "dev".into())] };
+        assert_eq!(
+            none.mismatches.len(),
+            2,
+            "without normalisation both tables differ: {:?}",
+            none.mismatches.iter().map(|m| (&m.action, &m.resource)).collect::<Vec<_>>()
+        );
+        let accounts_only =
+            Normalization { accounts: Some(("999988887777".into(), "111122223333".into())), names: vec![] };
+        assert_eq!(
+            diff(&local, &prod, catalog, &accounts_only).mismatches.len(),
+            2,
+            "the names still differ"
+        );
+        let both = Normalization {
+            accounts: accounts_only.accounts.clone(),
+            names: vec![("prod".into(), "dev".into())],
+        };
         let d = diff(&local, &prod, catalog, &both);
-        assert!(d.mismatches.is_empty(), "{:?}", d.mismatches.iter().map(|m| (&m.action, &m.resource)).collect::<Vec<_>>());
+        assert!(
+            d.mismatches.is_empty(),
+            "{:?}",
+            d.mismatches.iter().map(|m| (&m.action, &m.resource)).collect::<Vec<_>>()
+        );
     }
 
     #[test]

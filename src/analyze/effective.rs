@@ -32,11 +32,17 @@ pub fn effective_permissions(subject: &Subject, catalog: &Catalog) -> Vec<Effect
         let lower = name.to_ascii_lowercase();
         let service = action.service().to_ascii_lowercase();
         let Some(resources) = mentions(subject, &lower, &service) else { continue };
-        let formats: Vec<String> =
-            action.resource_types().iter().flat_map(|t| t.resource_type.arn_formats.iter().map(|f| template_as_glob(f))).collect();
+        let formats: Vec<String> = action
+            .resource_types()
+            .iter()
+            .flat_map(|t| t.resource_type.arn_formats.iter().map(|f| template_as_glob(f)))
+            .collect();
         let mut candidates: Vec<String> = vec!["*".to_string()];
         for r in resources {
-            if r != "*" && !candidates.contains(&r) && (formats.is_empty() || formats.iter().any(|f| wildcard::overlap(&r, f))) {
+            if r != "*"
+                && !candidates.contains(&r)
+                && (formats.is_empty() || formats.iter().any(|f| wildcard::overlap(&r, f)))
+            {
                 candidates.push(r);
             }
         }

@@ -13,8 +13,8 @@ use iamfit::catalog::Catalog;
 use super::sarif::{self, SarifResult};
 use super::source::{load_accounts, Loaded};
 use super::trail::{replay, TrailArgs};
-use iamfit::trail::PrincipalFilter;
 use super::{CliError, CliResult, GlobalArgs, OutputFormat, Style, EXIT_FINDINGS};
+use iamfit::trail::PrincipalFilter;
 
 /// Arguments of `iamfit diff`.
 #[derive(Debug, clap::Args)]
@@ -128,6 +128,7 @@ pub fn run(args: &DiffArgs, global: &GlobalArgs, style: &Style) -> CliResult {
         prod: &prod,
         notes: &notes,
         norm: &norm,
+        trail_partial,
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

@@ -62,12 +62,19 @@ pub fn run(args: &GraphArgs, global: &GlobalArgs, style: &Style) -> CliResult {
                     .iter()
                     .map(|e| json!({"action": e.action, "allowed": e.allowed, "conditional": e.conditional, "denied": e.denied}))
                     .collect();
-                serde_json::to_string_pretty(&json!({"principal": subject.principal.arn, "actions": items})).unwrap_or_default() + "\n"
+                serde_json::to_string_pretty(&json!({"principal": subject.principal.arn, "actions": items}))
+                    .unwrap_or_default()
+                    + "\n"
             }
             _ => {
                 let mut t = Table::new(["action", "allowed", "only under conditions", "explicitly denied"]);
                 for e in &list {
-                    t.row([e.action.clone(), e.allowed.join(" "), e.conditional.join(" "), e.denied.join(" ")]);
+                    t.row([
+                        e.action.clone(),
+                        e.allowed.join(" "),
+                        e.conditional.join(" "),
+                        e.denied.join(" "),
+                    ]);
                 }
                 t.render()
             }
@@ -75,6 +82,9 @@ pub fn run(args: &GraphArgs, global: &GlobalArgs, style: &Style) -> CliResult {
     } else {
         subject.graph.to_dot()
     };
-    std::io::stdout().lock().write_all(text.as_bytes()).map_err(|e| CliError::other(format!("cannot write output: {e}")))?;
+    std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .map_err(|e| CliError::other(format!("cannot write output: {e}")))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -79,15 +79,25 @@ pub fn parse_when(text: &str, now: time::OffsetDateTime) -> Result<String, CliEr
         };
         return Ok(format_utc(now - time::Duration::seconds(secs)));
     }
-    time::OffsetDateTime::parse(t, &Rfc3339)
-        .map(format_utc)
-        .map_err(|_| CliError::usage(format!("{text:?} is not a time: use RFC 3339 (2026-11-01T00:00:00Z) or a duration such as 90d or 12h")))
+    time::OffsetDateTime::parse(t, &Rfc3339).map(format_utc).map_err(|_| {
+        CliError::usage(format!(
+            "{text:?} is not a time: use RFC 3339 (2026-11-01T00:00:00Z) or a duration such as 90d or 12h"
+        ))
+    })
 }
 
 /// `2026-11-01T10:00:00Z`: the form CloudTrail writes, so that text order is time order.
 fn format_utc(t: time::OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
-    format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second())
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 /// The window from `--since`/`--until` (`--since` defaults to 90 days unless `unbounded_default`).
@@ -103,7 +113,13 @@ pub fn window(args: &TrailArgs, unbounded_default: bool) -> Result<TimeWindow, C
 }
 
 /// Replays the trails for a principal. `None` when there is no trail to read (live without `--trail`).
-pub fn replay(args: &TrailArgs, global: &GlobalArgs, filter: &PrincipalFilter, account: Option<&str>, style: &Style) -> Result<Option<Replay>, CliError> {
+pub fn replay(
+    args: &TrailArgs,
+    global: &GlobalArgs,
+    filter: &PrincipalFilter,
+    account: Option<&str>,
+    style: &Style,
+) -> Result<Option<Replay>, CliError> {
     let mut sources = args.trails.clone();
     let mut default_snapshot_trail = false;
     if sources.is_empty() {
@@ -128,7 +144,10 @@ pub fn replay(args: &TrailArgs, global: &GlobalArgs, filter: &PrincipalFilter, a
             } else {
                 String::new()
             };
-            eprint!("\r\x1b[2Kreading CloudTrail: {}/{} files, {} events ({:.0} events/s{left})", p.files_done, p.files_total, p.records, rate);
+            eprint!(
+                "\r\x1b[2Kreading CloudTrail: {}/{} files, {} events ({:.0} events/s{left})",
+                p.files_done, p.files_total, p.records, rate
+            );
         }
     };
     let opts = ReadOptions { filter, window: &window, threads, progress: Some(&progress) };
@@ -148,21 +167,33 @@ pub fn replay(args: &TrailArgs, global: &GlobalArgs, filter: &PrincipalFilter, a
             let collected = Mutex::new(UsageCollector::default());
             let counts = Mutex::new((0u64, 0u64, 0u64));
             let result = rt.block_on(async {
-                let opts_live = iamfit::account::live::LiveOptions { profile: global.profile.clone(), region: global.region.clone(), endpoint_url: global.endpoint_url.clone() };
+                let opts_live = iamfit::account::live::LiveOptions {
+                    profile: global.profile.clone(),
+                    region: global.region.clone(),
+                    endpoint_url: global.endpoint_url.clone(),
+                };
                 let config = iamfit::account::live::sdk_config(&opts_live).await?;
-                lookup::lookup_events(&config, window.since.as_deref(), window.until.as_deref(), username.as_deref(), |json| {
-                    let mut c = counts.lock().unwrap_or_else(|e| e.into_inner());
-                    c.0 += 1;
-                    match serde_json::from_str::<Event>(json) {
-                        Ok(e) if e.event_source.is_some() && e.event_name.is_some() => {
-                            if filter.matches(&e) && e.event_time.as_deref().is_none_or(|t| window.contains(t)) {
-                                c.1 += 1;
-                                collected.lock().unwrap_or_else(|e| e.into_inner()).record(&e, json);
+                lookup::lookup_events(
+                    &config,
+                    window.since.as_deref(),
+                    window.until.as_deref(),
+                    username.as_deref(),
+                    |json| {
+                        let mut c = counts.lock().unwrap_or_else(|e| e.into_inner());
+                        c.0 += 1;
+                        match serde_json::from_str::<Event>(json) {
+                            Ok(e) if e.event_source.is_some() && e.event_name.is_some() => {
+                                if filter.matches(&e)
+                                    && e.event_time.as_deref().is_none_or(|t| window.contains(t))
+                                {
+                                    c.1 += 1;
+                                    collected.lock().unwrap_or_else(|e| e.into_inner()).record(&e, json);
+                                }
                             }
+                            _ => c.2 += 1,
                         }
-                        _ => c.2 += 1,
-                    }
-                })
+                    },
+                )
                 .await
             });
             result.map_err(live_error)?;
@@ -173,22 +204,36 @@ pub fn replay(args: &TrailArgs, global: &GlobalArgs, filter: &PrincipalFilter, a
         } else if let Some(loc) = S3Location::parse(src) {
             let rt = runtime()?;
             let days = match (&window.since, &window.until) {
-                (Some(s), u) => s3::days_between(s, u.as_deref().unwrap_or(&format_utc(time::OffsetDateTime::now_utc())), 400),
+                (Some(s), u) => s3::days_between(
+                    s,
+                    u.as_deref().unwrap_or(&format_utc(time::OffsetDateTime::now_utc())),
+                    400,
+                ),
                 _ => Vec::new(),
             };
-            let narrowing = Narrowing { accounts: account.map(|a| vec![a.to_string()]).unwrap_or_default(), days };
+            let narrowing =
+                Narrowing { accounts: account.map(|a| vec![a.to_string()]).unwrap_or_default(), days };
             let shared = Arc::new(Mutex::new((UsageCollector::default(), ReadStats::default())));
             let sink = shared.clone();
             let filter_owned = filter.clone();
             let window_owned = window.clone();
             let result = rt.block_on(async {
-                let opts_live = iamfit::account::live::LiveOptions { profile: global.profile.clone(), region: global.region.clone(), endpoint_url: global.endpoint_url.clone() };
+                let opts_live = iamfit::account::live::LiveOptions {
+                    profile: global.profile.clone(),
+                    region: global.region.clone(),
+                    endpoint_url: global.endpoint_url.clone(),
+                };
                 let config = iamfit::account::live::sdk_config(&opts_live).await?;
                 let s3conf = aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build();
                 let client = aws_sdk_s3::Client::from_conf(s3conf);
                 let keys = s3::list_log_keys(&client, &loc, &narrowing).await?;
                 let consume = Arc::new(move |name: &str, bytes: &[u8]| {
-                    let opts = ReadOptions { filter: &filter_owned, window: &window_owned, threads: 1, progress: None };
+                    let opts = ReadOptions {
+                        filter: &filter_owned,
+                        window: &window_owned,
+                        threads: 1,
+                        progress: None,
+                    };
                     let mut local = UsageCollector::default();
                     let mut local_stats = ReadStats::default();
                     read::read_bytes(name, bytes, &opts, &mut local, &mut local_stats);
@@ -196,19 +241,29 @@ pub fn replay(args: &TrailArgs, global: &GlobalArgs, filter: &PrincipalFilter, a
                     guard.0.merge(local);
                     guard.1.merge(local_stats);
                 });
-                let failures = s3::fetch_all(&client, &loc.bucket, keys.into_iter().map(|(k, _)| k).collect(), 16, consume).await;
+                let failures = s3::fetch_all(
+                    &client,
+                    &loc.bucket,
+                    keys.into_iter().map(|(k, _)| k).collect(),
+                    16,
+                    consume,
+                )
+                .await;
                 Ok::<_, iamfit::account::live::LiveError>(failures)
             });
             let failures = result.map_err(live_error)?;
             failed.extend(failures);
-            let (collected, s3_stats) = Arc::try_unwrap(shared).map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner())).unwrap_or_default();
+            let (collected, s3_stats) = Arc::try_unwrap(shared)
+                .map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
+                .unwrap_or_default();
             usage.merge(collected.0);
             stats.merge(s3_stats);
             notes.push(format!("read {src}"));
         } else {
             let path = PathBuf::from(src);
             let files = read::find_log_files(&path).map_err(|e| {
-                CliError::usage(format!("--trail {src}: {e}")).with_hint("give a CloudTrail log file, a folder of them, s3://BUCKET/PREFIX, or lookup")
+                CliError::usage(format!("--trail {src}: {e}"))
+                    .with_hint("give a CloudTrail log file, a folder of them, s3://BUCKET/PREFIX, or lookup")
             })?;
             let (collected, file_stats): (UsageCollector, ReadStats) = read::read_files(&files, &opts);
             if show_progress {
@@ -220,7 +275,10 @@ pub fn replay(args: &TrailArgs, global: &GlobalArgs, filter: &PrincipalFilter, a
     }
     failed.extend(stats.failed.iter().map(|f| (f.path.clone(), f.reason.clone())));
     if default_snapshot_trail {
-        notes.push(format!("usage from the snapshot's CloudTrail ({}), whole (pass --since to narrow)", sources[0]));
+        notes.push(format!(
+            "usage from the snapshot's CloudTrail ({}), whole (pass --since to narrow)",
+            sources[0]
+        ));
     }
     if let Some(s) = &window.since {
         notes.push(format!("window: {} to {}", s, window.until.as_deref().unwrap_or("now")));

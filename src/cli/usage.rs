@@ -16,7 +16,9 @@ use super::{CliError, CliResult, GlobalArgs, OutputFormat, Style, EXIT_PARTIAL};
 
 /// Arguments of `iamfit usage`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  iamfit usage --function orders --snapshot policy-fixtures/demo\n  iamfit usage --principal arn:aws:iam::111122223333:role/app --trail s3://my-trail-bucket --since 30d\n  iamfit usage --function orders --trail lookup")]
+#[command(
+    after_help = "Examples:\n  iamfit usage --function orders --snapshot policy-fixtures/demo\n  iamfit usage --principal arn:aws:iam::111122223333:role/app --trail s3://my-trail-bucket --since 30d\n  iamfit usage --function orders --trail lookup"
+)]
 pub struct UsageArgs {
     /// The Lambda function (its execution role's sessions named after the function).
     #[arg(long, value_name = "F", conflicts_with = "principal", required_unless_present = "principal")]
@@ -29,7 +31,11 @@ pub struct UsageArgs {
 }
 
 /// The record filter for `--function` or `--principal`, and the principal's label and account.
-pub fn principal_filter(function: Option<&str>, principal: Option<&str>, global: &GlobalArgs) -> Result<(PrincipalFilter, String, Option<String>), CliError> {
+pub fn principal_filter(
+    function: Option<&str>,
+    principal: Option<&str>,
+    global: &GlobalArgs,
+) -> Result<(PrincipalFilter, String, Option<String>), CliError> {
     if let Some(f) = function {
         let loaded = load_accounts(global, None, Some(f), None)?;
         let function = loaded.function_account.function(f).map_err(|e| CliError::usage(e.to_string()))?;
@@ -46,14 +52,20 @@ pub fn principal_filter(function: Option<&str>, principal: Option<&str>, global:
     let arn = principal.unwrap_or_default();
     let p = Principal::parse(arn).map_err(|e| CliError::usage(format!("--principal: {e}")))?;
     let filter = match p.kind {
-        PrincipalKind::Role => PrincipalFilter::Role { arn: arn.to_string(), name: p.name.clone().unwrap_or_default(), session: None },
+        PrincipalKind::Role => PrincipalFilter::Role {
+            arn: arn.to_string(),
+            name: p.name.clone().unwrap_or_default(),
+            session: None,
+        },
         PrincipalKind::AssumedRole => PrincipalFilter::Role {
             arn: p.role_arn.clone().unwrap_or_default(),
             name: p.name.clone().unwrap_or_default(),
             session: arn.rsplit('/').next().map(str::to_string),
         },
         PrincipalKind::User => PrincipalFilter::User { arn: arn.to_string() },
-        _ => return Err(CliError::usage(format!("--principal {arn}: give a role, role-session or user ARN"))),
+        _ => {
+            return Err(CliError::usage(format!("--principal {arn}: give a role, role-session or user ARN")))
+        }
     };
     Ok((filter, arn.to_string(), p.account.clone()))
 }
@@ -107,7 +119,8 @@ pub fn usage_json(principal: &str, r: &Replay) -> Value {
 }
 
 pub fn run(args: &UsageArgs, global: &GlobalArgs, style: &Style) -> CliResult {
-    let (filter, label, account) = principal_filter(args.function.as_deref(), args.principal.as_deref(), global)?;
+    let (filter, label, account) =
+        principal_filter(args.function.as_deref(), args.principal.as_deref(), global)?;
     let Some(r) = replay(&args.trail, global, &filter, account.as_deref(), style)? else {
         return Err(CliError::usage("no CloudTrail to read: usage needs --trail")
             .with_hint("use --trail lookup (management events, last 90 days), --trail s3://BUCKET/PREFIX, or --trail PATH to log files"));
@@ -115,20 +128,33 @@ pub fn run(args: &UsageArgs, global: &GlobalArgs, style: &Style) -> CliResult {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let text = match global.output {
-        OutputFormat::Json | OutputFormat::Sarif => serde_json::to_string_pretty(&usage_json(&label, &r)).unwrap_or_default() + "\n",
+        OutputFormat::Json | OutputFormat::Sarif => {
+            serde_json::to_string_pretty(&usage_json(&label, &r)).unwrap_or_default() + "\n"
+        }
         OutputFormat::Markdown => {
             let mut s = format!("### CloudTrail usage of `{label}`\n\n{} events read, {} matched.\n\n| action | calls | resources | last seen |\n|---|---|---|---|\n", r.records, r.usage.matched);
             for (name, a) in &r.usage.actions {
                 s += &format!("| `{name}` | {} | {} | {} |\n", a.count, a.resources.set.len(), a.last_seen);
             }
             for ((name, code), d) in &r.usage.denied {
-                s += &format!("| `{name}` (denied: {code}) | {} | {} | {} |\n", d.count, d.resources.set.len(), d.last_seen);
+                s += &format!(
+                    "| `{name}` (denied: {code}) | {} | {} | {} |\n",
+                    d.count,
+                    d.resources.set.len(),
+                    d.last_seen
+                );
             }
             s
         }
         OutputFormat::Table => {
             let u = &r.usage;
-            let mut s = format!("{} {label}\n{} events read, {} matched, {} malformed\n\n", style.bold("usage of"), r.records, u.matched, r.malformed);
+            let mut s = format!(
+                "{} {label}\n{} events read, {} matched, {} malformed\n\n",
+                style.bold("usage of"),
+                r.records,
+                u.matched,
+                r.malformed
+            );
             let mut t = Table::new(["action", "calls", "resources", "first seen", "last seen"]);
             for (name, a) in &u.actions {
                 let res = match a.resources.set.len() {
@@ -140,10 +166,18 @@ pub fn run(args: &UsageArgs, global: &GlobalArgs, style: &Style) -> CliResult {
             }
             s += &t.render();
             if !u.denied.is_empty() {
-                s += &format!("\n{}\n", style.bold("DENIED (evidence of a missing permission; never counted as used)"));
+                s += &format!(
+                    "\n{}\n",
+                    style.bold("DENIED (evidence of a missing permission; never counted as used)")
+                );
                 let mut t = Table::new(["action", "calls", "error", "resource"]);
                 for ((name, code), d) in &u.denied {
-                    t.row([name.clone(), d.count.to_string(), code.clone(), d.resources.set.iter().next().cloned().unwrap_or_default()]);
+                    t.row([
+                        name.clone(),
+                        d.count.to_string(),
+                        code.clone(),
+                        d.resources.set.iter().next().cloned().unwrap_or_default(),
+                    ]);
                 }
                 s += &t.render();
             }

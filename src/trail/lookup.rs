@@ -13,11 +13,23 @@ use crate::account::live::LiveError;
 /// Minimum time between two requests (AWS allows 2 per second).
 pub const MIN_INTERVAL: Duration = Duration::from_millis(500);
 
+/// Retries of a throttled request before giving up.
+pub const MAX_RETRIES: u32 = 8;
+
+fn is_throttle<E: ProvideErrorMetadata>(
+    e: &aws_sdk_cloudtrail::error::SdkError<E, aws_sdk_cloudtrail::config::http::HttpResponse>,
+) -> bool {
+    let status = e.raw_response().map(|r| r.status().as_u16());
+    status == Some(429) || e.code().is_some_and(|c| c.contains("Throttl") || c == "TooManyRequestsException")
+}
+
 /// What was read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LookupStats {
-    /// Requests made (pages).
+    /// Requests answered (pages).
     pub requests: u64,
+    /// Requests throttled and retried.
+    pub throttled: u64,
     /// Events returned.
     pub events: u64,
 }
@@ -34,11 +46,15 @@ pub async fn lookup_events(
 ) -> Result<LookupStats, LiveError> {
     use aws_sdk_cloudtrail::primitives::DateTime;
     use aws_sdk_cloudtrail::primitives::DateTimeFormat;
+    // iamfit paces and retries itself: the SDK's jittered retries could exceed 2 requests per second.
     let conf = aws_sdk_cloudtrail::config::Builder::from(config)
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(8).with_initial_backoff(Duration::from_millis(500)))
+        .retry_config(aws_config::retry::RetryConfig::disabled())
         .build();
     let client = aws_sdk_cloudtrail::Client::from_conf(conf);
-    let parse = |t: &str| DateTime::from_str(t, DateTimeFormat::DateTime).map_err(|e| LiveError::Setup(format!("bad time {t:?}: {e}")));
+    let parse = |t: &str| {
+        DateTime::from_str(t, DateTimeFormat::DateTime)
+            .map_err(|e| LiveError::Setup(format!("bad time {t:?}: {e}")))
+    };
     let mut stats = LookupStats::default();
     let mut token: Option<String> = None;
     let mut last: Option<Instant> = None;
@@ -68,15 +84,38 @@ pub async fn lookup_events(
         if let Some(t) = &token {
             req = req.next_token(t);
         }
-        last = Some(Instant::now());
-        let out = req.send().await.map_err(|e| {
+        let mut attempt = 0u32;
+        let result = loop {
+            last = Some(Instant::now());
+            match req.clone().send().await {
+                Err(e) if is_throttle(&e) && attempt < MAX_RETRIES => {
+                    stats.throttled += 1;
+                    attempt += 1;
+                    tokio::time::sleep(MIN_INTERVAL * 2u32.pow(attempt.min(4))).await;
+                }
+                other => break other,
+            }
+        };
+        let out = result.map_err(|e| {
             let status = e.raw_response().map(|r| r.status().as_u16());
             let code = e.code().unwrap_or_default().to_string();
-            let detail = e.message().map(str::to_string).unwrap_or_else(|| format!("{}", aws_sdk_cloudtrail::error::DisplayErrorContext(&e)));
+            let detail = e
+                .message()
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("{}", aws_sdk_cloudtrail::error::DisplayErrorContext(&e)));
             if status == Some(403) || code.contains("AccessDenied") {
-                LiveError::AccessDenied { call: "cloudtrail:LookupEvents", target: "the account".into(), permission: "cloudtrail:LookupEvents", detail }
+                LiveError::AccessDenied {
+                    call: "cloudtrail:LookupEvents",
+                    target: "the account".into(),
+                    permission: "cloudtrail:LookupEvents",
+                    detail,
+                }
             } else {
-                LiveError::Other { call: "cloudtrail:LookupEvents", target: "the account".into(), detail: if code.is_empty() { detail } else { format!("{code}: {detail}") } }
+                LiveError::Other {
+                    call: "cloudtrail:LookupEvents",
+                    target: "the account".into(),
+                    detail: if code.is_empty() { detail } else { format!("{code}: {detail}") },
+                }
             }
         })?;
         stats.requests += 1;

@@ -183,7 +183,9 @@ pub enum ReadError {
 pub fn find_log_files(path: &Path) -> Result<Vec<LogFile>, ReadError> {
     let meta = match fs::metadata(path) {
         Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ReadError::NotFound(path.to_path_buf())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ReadError::NotFound(path.to_path_buf()))
+        }
         Err(e) => return Err(ReadError::Io(path.to_path_buf(), e)),
     };
     if !meta.is_dir() {
@@ -198,7 +200,12 @@ pub fn find_log_files(path: &Path) -> Result<Vec<LogFile>, ReadError> {
     Ok(out)
 }
 
-fn walk(dir: &Path, digest: bool, seen: &mut HashSet<PathBuf>, out: &mut Vec<LogFile>) -> Result<(), ReadError> {
+fn walk(
+    dir: &Path,
+    digest: bool,
+    seen: &mut HashSet<PathBuf>,
+    out: &mut Vec<LogFile>,
+) -> Result<(), ReadError> {
     let canonical = fs::canonicalize(dir).map_err(|e| ReadError::Io(dir.to_path_buf(), e))?;
     if !seen.insert(canonical) {
         return Ok(());
@@ -295,12 +302,19 @@ impl<'a> Matcher<'a> {
     }
 
     /// Reads the records of one decompressed file.
-    fn text<C: Collector>(&self, text: &[u8], collector: &mut C, stats: &mut ReadStats) -> Result<(), String> {
+    fn text<C: Collector>(
+        &self,
+        text: &[u8],
+        collector: &mut C,
+        stats: &mut ReadStats,
+    ) -> Result<(), String> {
         match split::shape(text) {
             Ok(Shape::Records(open)) => self.records(text, open, collector, stats),
             Ok(Shape::LookupEvents(open)) => self.lookup_events(text, open, collector, stats),
             Err(ShapeError::Empty) => Err("empty file".into()),
-            Err(ShapeError::Truncated) => Err("truncated JSON: the file ends before its Records array".into()),
+            Err(ShapeError::Truncated) => {
+                Err("truncated JSON: the file ends before its Records array".into())
+            }
             Err(ShapeError::Not(reason)) => Err(reason.into()),
         }
     }
@@ -365,7 +379,8 @@ impl<'a> Matcher<'a> {
                 stats.malformed += 1;
                 return;
             };
-            let entry = std::str::from_utf8(&text[s..e]).ok().and_then(|t| serde_json::from_str::<Entry>(t).ok());
+            let entry =
+                std::str::from_utf8(&text[s..e]).ok().and_then(|t| serde_json::from_str::<Entry>(t).ok());
             let Some(inner) = entry.and_then(|e| e.event) else {
                 stats.malformed += 1;
                 return;

@@ -42,7 +42,9 @@ pub struct Narrowing {
 /// The days (`YYYY/MM/DD`) between two RFC 3339 times, inclusive; at most `limit` days.
 pub fn days_between(since: &str, until: &str, limit: usize) -> Vec<String> {
     use time::format_description::well_known::Rfc3339;
-    let (Ok(start), Ok(end)) = (time::OffsetDateTime::parse(since, &Rfc3339), time::OffsetDateTime::parse(until, &Rfc3339)) else {
+    let (Ok(start), Ok(end)) =
+        (time::OffsetDateTime::parse(since, &Rfc3339), time::OffsetDateTime::parse(until, &Rfc3339))
+    else {
         return Vec::new();
     };
     let mut day = start.date();
@@ -57,14 +59,18 @@ pub fn days_between(since: &str, until: &str, limit: usize) -> Vec<String> {
     out
 }
 
-fn s3_error<E: aws_sdk_s3::error::ProvideErrorMetadata + std::fmt::Debug>(
+fn s3_error<E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
     err: aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
     call: &'static str,
     target: &str,
 ) -> LiveError {
     let status = err.raw_response().map(|r| r.status().as_u16());
+    use aws_sdk_s3::error::ProvideErrorMetadata as _;
     let code = err.code().unwrap_or_default().to_string();
-    let detail = err.message().map(str::to_string).unwrap_or_else(|| format!("{}", aws_sdk_s3::error::DisplayErrorContext(&err)));
+    let detail = err
+        .message()
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{}", aws_sdk_s3::error::DisplayErrorContext(&err)));
     if status == Some(403) || code == "AccessDenied" {
         return LiveError::AccessDenied { call, target: target.to_string(), permission: call, detail };
     }
@@ -75,7 +81,12 @@ fn s3_error<E: aws_sdk_s3::error::ProvideErrorMetadata + std::fmt::Debug>(
 }
 
 /// One level of a delimited listing: sub-prefixes and object keys.
-async fn list_level(client: &aws_sdk_s3::Client, bucket: &str, prefix: &str, delimiter: bool) -> Result<(Vec<String>, Vec<(String, i64)>), LiveError> {
+async fn list_level(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+    delimiter: bool,
+) -> Result<(Vec<String>, Vec<(String, i64)>), LiveError> {
     let mut prefixes = Vec::new();
     let mut keys = Vec::new();
     let mut req = client.list_objects_v2().bucket(bucket).prefix(prefix);
@@ -86,18 +97,26 @@ async fn list_level(client: &aws_sdk_s3::Client, bucket: &str, prefix: &str, del
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| s3_error(e, "s3:ListBucket", &format!("s3://{bucket}/{prefix}")))?;
         prefixes.extend(page.common_prefixes().iter().filter_map(|p| p.prefix().map(str::to_string)));
-        keys.extend(page.contents().iter().filter_map(|o| Some((o.key()?.to_string(), o.size().unwrap_or(0)))));
+        keys.extend(
+            page.contents().iter().filter_map(|o| Some((o.key()?.to_string(), o.size().unwrap_or(0)))),
+        );
     }
     Ok((prefixes, keys))
 }
 
 fn is_log_key(key: &str) -> bool {
-    (key.ends_with(".json.gz") || key.ends_with(".json")) && !key.contains("CloudTrail-Digest") && !key.contains("CloudTrail-Insight")
+    (key.ends_with(".json.gz") || key.ends_with(".json"))
+        && !key.contains("CloudTrail-Digest")
+        && !key.contains("CloudTrail-Insight")
 }
 
 /// Lists the log file keys under the location, descending the delivery layout and skipping
 /// accounts and days outside the narrowing. Returns (key, size) pairs, sorted.
-pub async fn list_log_keys(client: &aws_sdk_s3::Client, loc: &S3Location, narrow: &Narrowing) -> Result<Vec<(String, i64)>, LiveError> {
+pub async fn list_log_keys(
+    client: &aws_sdk_s3::Client,
+    loc: &S3Location,
+    narrow: &Narrowing,
+) -> Result<Vec<(String, i64)>, LiveError> {
     let mut found = Vec::new();
     let mut queue = vec![(loc.prefix.clone(), 0usize)];
     while let Some((prefix, depth)) = queue.pop() {
@@ -124,7 +143,11 @@ pub async fn list_log_keys(client: &aws_sdk_s3::Client, loc: &S3Location, narrow
                 continue;
             }
             let is_account = name.len() == 12 && name.bytes().all(|b| b.is_ascii_digit());
-            if is_account && (last == "AWSLogs" || last.starts_with("o-")) && !narrow.accounts.is_empty() && !narrow.accounts.iter().any(|a| a == name) {
+            if is_account
+                && (last == "AWSLogs" || last.starts_with("o-"))
+                && !narrow.accounts.is_empty()
+                && !narrow.accounts.iter().any(|a| a == name)
+            {
                 continue;
             }
             queue.push((child, depth + 1));
@@ -137,7 +160,13 @@ pub async fn list_log_keys(client: &aws_sdk_s3::Client, loc: &S3Location, narrow
 
 /// Downloads objects concurrently (at most `parallel` at a time) and hands each to `consume`
 /// (called from blocking threads). Failed downloads are reported through `failed`.
-pub async fn fetch_all<F>(client: &aws_sdk_s3::Client, bucket: &str, keys: Vec<String>, parallel: usize, consume: Arc<F>) -> Vec<(String, String)>
+pub async fn fetch_all<F>(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    keys: Vec<String>,
+    parallel: usize,
+    consume: Arc<F>,
+) -> Vec<(String, String)>
 where
     F: Fn(&str, &[u8]) + Send + Sync + 'static,
 {
@@ -158,7 +187,10 @@ where
             match body {
                 Ok(bytes) => {
                     let name = format!("s3://{bucket}/{key}");
-                    tokio::task::spawn_blocking(move || consume(&name, &bytes)).await.map_err(|e| (key.clone(), e.to_string())).err()
+                    tokio::task::spawn_blocking(move || consume(&name, &bytes))
+                        .await
+                        .map_err(|e| (key.clone(), e.to_string()))
+                        .err()
                 }
                 Err(e) => Some((key, e)),
             }
@@ -181,15 +213,24 @@ mod tests {
 
     #[test]
     fn urls() {
-        assert_eq!(S3Location::parse("s3://logs/AWSLogs"), Some(S3Location { bucket: "logs".into(), prefix: "AWSLogs/".into() }));
-        assert_eq!(S3Location::parse("s3://logs"), Some(S3Location { bucket: "logs".into(), prefix: String::new() }));
+        assert_eq!(
+            S3Location::parse("s3://logs/AWSLogs"),
+            Some(S3Location { bucket: "logs".into(), prefix: "AWSLogs/".into() })
+        );
+        assert_eq!(
+            S3Location::parse("s3://logs"),
+            Some(S3Location { bucket: "logs".into(), prefix: String::new() })
+        );
         assert_eq!(S3Location::parse("s3:///x"), None);
         assert_eq!(S3Location::parse("/tmp"), None);
     }
 
     #[test]
     fn days() {
-        assert_eq!(days_between("2026-02-27T10:00:00Z", "2026-03-01T00:00:00Z", 100), vec!["2026/02/27", "2026/02/28", "2026/03/01"]);
+        assert_eq!(
+            days_between("2026-02-27T10:00:00Z", "2026-03-01T00:00:00Z", 100),
+            vec!["2026/02/27", "2026/02/28", "2026/03/01"]
+        );
         assert_eq!(days_between("2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z", 5).len(), 5);
     }
 }

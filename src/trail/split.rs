@@ -223,7 +223,9 @@ fn gap(text: &[u8], from: usize, to: usize, commas_expected: usize, on_element: 
             Some(b',') | None => {
                 commas += usize::from(b.is_some());
                 let p = &bytes[piece..i];
-                if let (Some(s), Some(e)) = (p.iter().position(|b| !is_ws(b)), p.iter().rposition(|b| !is_ws(b))) {
+                if let (Some(s), Some(e)) =
+                    (p.iter().position(|b| !is_ws(b)), p.iter().rposition(|b| !is_ws(b)))
+                {
                     on_element(Element::Other(from + piece + s, from + piece + e + 1));
                     emitted = true;
                 }
@@ -322,7 +324,8 @@ pub fn shape(text: &[u8]) -> Result<Shape, ShapeError> {
             Some(b'[' | b'{') => split_array(text, pos, false, |_| {}).map_err(|_| ShapeError::Truncated)?,
             Some(b'"') => string_end(text, pos).ok_or(ShapeError::Truncated)?,
             Some(_) => {
-                let n = text[pos..].iter().position(|b| matches!(b, b',' | b'}')).ok_or(ShapeError::Truncated)?;
+                let n =
+                    text[pos..].iter().position(|b| matches!(b, b',' | b'}')).ok_or(ShapeError::Truncated)?;
                 pos + n
             }
         };

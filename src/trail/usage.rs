@@ -92,7 +92,10 @@ impl Usage {
         match map_event(event, catalog) {
             Mapping::Permissionless => self.permissionless += 1,
             Mapping::Unmapped { .. } => {
-                let key = (event.event_source.as_deref().unwrap_or("").to_string(), event.event_name.as_deref().unwrap_or("").to_string());
+                let key = (
+                    event.event_source.as_deref().unwrap_or("").to_string(),
+                    event.event_name.as_deref().unwrap_or("").to_string(),
+                );
                 *self.unmapped.entry(key).or_default() += 1;
             }
             Mapping::Actions(needed) => {
@@ -120,6 +123,7 @@ impl Usage {
                     };
                     match n.resource {
                         ResourceKnowledge::Known => n.resources.iter().for_each(|r| resources.add(r)),
+                        ResourceKnowledge::NotScoped => resources.add("*"),
                         ResourceKnowledge::Unknown(_) => resources.unknown += 1,
                     }
                 }

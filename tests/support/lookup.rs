@@ -1,8 +1,8 @@
 //! A protocol-faithful CloudTrail `LookupEvents` server for tests (moto lacks the API).
 //!
 //! It speaks what the AWS SDK sends and expects: HTTP/1.1 with keep-alive, `POST /` with
-//! `Content-Type: application/x-amz-json-1.1` and `X-Amz-Target:
-//! com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents`, a JSON body with epoch-second
+//! `Content-Type: application/x-amz-json-1.1` and `X-Amz-Target: CloudTrail_20131101.LookupEvents`
+//! (or its long form), a JSON body with epoch-second
 //! `StartTime`/`EndTime`, `MaxResults` (at most 50), `NextToken` and `LookupAttributes`; it answers
 //! pages of `Events` (with `CloudTrailEvent` as a JSON string) and a `NextToken`, and, like AWS, throttles
 //! a client that exceeds 2 requests per second with HTTP 400 `ThrottlingException`.
@@ -48,7 +48,12 @@ impl LookupServer {
     pub fn start(records: Vec<Value>, force_throttle: usize) -> LookupServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
         let port = listener.local_addr().expect("local address").port();
-        let state = Arc::new(Mutex::new(State { events: records, last: None, force_throttle, log: LookupLog::default() }));
+        let state = Arc::new(Mutex::new(State {
+            events: records,
+            last: None,
+            force_throttle,
+            log: LookupLog::default(),
+        }));
         let stop = Arc::new(AtomicBool::new(false));
         let (st, sp) = (state.clone(), stop.clone());
         std::thread::spawn(move || {
@@ -111,7 +116,13 @@ fn serve_connection(conn: TcpStream, state: Arc<Mutex<State>>) {
         if reader.read_exact(&mut body).is_err() {
             return;
         }
-        let (status, payload, error_type) = respond(&request_line, &header("x-amz-target").unwrap_or_default(), header("content-type"), &body, &state);
+        let (status, payload, error_type) = respond(
+            &request_line,
+            &header("x-amz-target").unwrap_or_default(),
+            header("content-type"),
+            &body,
+            &state,
+        );
         let mut response = format!(
             "HTTP/1.1 {status}\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-RequestId: 8c3a9a3e-0000-4000-8000-{:012}\r\nContent-Length: {}\r\n",
             rand_id(&state),
@@ -132,11 +143,21 @@ fn rand_id(state: &Arc<Mutex<State>>) -> usize {
     s.log.pages + s.log.throttled
 }
 
-fn error(status: &'static str, kind: &'static str, message: &str) -> (&'static str, String, Option<&'static str>) {
+fn error(
+    status: &'static str,
+    kind: &'static str,
+    message: &str,
+) -> (&'static str, String, Option<&'static str>) {
     (status, json!({"__type": kind, "message": message}).to_string(), Some(kind))
 }
 
-fn respond(request_line: &str, target: &str, content_type: Option<String>, body: &[u8], state: &Arc<Mutex<State>>) -> (&'static str, String, Option<&'static str>) {
+fn respond(
+    request_line: &str,
+    target: &str,
+    content_type: Option<String>,
+    body: &[u8],
+    state: &Arc<Mutex<State>>,
+) -> (&'static str, String, Option<&'static str>) {
     if !request_line.starts_with("POST / ") {
         return error("400 Bad Request", "UnknownOperationException", "expected POST /");
     }
@@ -145,7 +166,10 @@ fn respond(request_line: &str, target: &str, content_type: Option<String>, body:
     }
     let mut s = state.lock().unwrap();
     s.log.targets.push(target.to_string());
-    if target != "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents" {
+    // The SDK sends the short target; AWS's API reference shows the long one. AWS accepts both.
+    if target != "CloudTrail_20131101.LookupEvents"
+        && target != "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"
+    {
         return error("400 Bad Request", "UnknownOperationException", "only LookupEvents is served");
     }
     let req: Value = match serde_json::from_slice(body) {
@@ -169,7 +193,9 @@ fn respond(request_line: &str, target: &str, content_type: Option<String>, body:
     let start = req["StartTime"].as_f64();
     let end = req["EndTime"].as_f64();
     let user = req["LookupAttributes"].as_array().and_then(|a| {
-        a.iter().find(|x| x["AttributeKey"] == "Username").and_then(|x| x["AttributeValue"].as_str().map(str::to_string))
+        a.iter()
+            .find(|x| x["AttributeKey"] == "Username")
+            .and_then(|x| x["AttributeValue"].as_str().map(str::to_string))
     });
     let epoch = |v: &Value| -> f64 {
         v["eventTime"]
