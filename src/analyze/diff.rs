@@ -15,7 +15,7 @@ use crate::account::Subject;
 use crate::catalog::{ActionRef, Catalog};
 use crate::eval::{authorize_with, ConditionMode, Decision, Request, Verdict};
 use crate::policy::context::{Layered, RequestContext};
-use crate::policy::pattern::{Pattern, Syntax};
+use crate::policy::pattern::{variables_as_wildcards, Pattern, Syntax};
 use crate::policy::wildcard;
 
 /// Which side may and the other may not.
@@ -201,7 +201,7 @@ fn compare_action(
     let formats: Vec<String> = action
         .resource_types()
         .iter()
-        .flat_map(|t| t.resource_type.arn_formats.iter().map(|f| template_as_glob(f)))
+        .flat_map(|t| t.resource_type.arn_formats.iter().map(|f| variables_as_wildcards(f)))
         .collect();
     let mut candidates: BTreeMap<String, From> = BTreeMap::new();
     candidates.insert("*".to_string(), From::Both);
@@ -315,7 +315,7 @@ pub(crate) fn mentions(subject: &Subject, action_lc: &str, service_lc: &str) -> 
                             &e.raw,
                             Syntax { wildcards: false, variables: named.policy.version.has_variables() },
                         );
-                        out.push(p.resolve(&scope).unwrap_or_else(|| template_as_glob(&e.raw)));
+                        out.push(p.resolve(&scope).unwrap_or_else(|| variables_as_wildcards(&e.raw)));
                     }
                 }
                 _ => out.push("*".to_string()),
@@ -323,27 +323,6 @@ pub(crate) fn mentions(subject: &Subject, action_lc: &str, service_lc: &str) -> 
         }
     }
     any.then_some(out)
-}
-
-/// `arn:${Partition}:s3:::${BucketName}` -> `arn:*:s3:::*`.
-pub(crate) fn template_as_glob(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find("${") {
-        out.push_str(&rest[..i]);
-        match rest[i..].find('}') {
-            Some(j) => {
-                out.push('*');
-                rest = &rest[i + j + 1..];
-            }
-            None => {
-                out.push_str(&rest[i..]);
-                rest = "";
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 #[cfg(test)]
@@ -433,10 +412,5 @@ mod tests {
             "{:?}",
             d.mismatches.iter().map(|m| (&m.action, &m.resource)).collect::<Vec<_>>()
         );
-    }
-
-    #[test]
-    fn templates_become_globs() {
-        assert_eq!(template_as_glob("arn:${Partition}:s3:::${BucketName}/${ObjectName}"), "arn:*:s3:::*/*");
     }
 }

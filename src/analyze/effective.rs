@@ -8,7 +8,8 @@ use crate::eval::Verdict;
 use crate::policy::context::RequestContext;
 use crate::policy::wildcard;
 
-use super::diff::{evaluate, mentions, template_as_glob};
+use super::diff::{evaluate, mentions};
+use crate::policy::pattern::variables_as_wildcards;
 
 /// What a principal may do with one action.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -35,7 +36,7 @@ pub fn effective_permissions(subject: &Subject, catalog: &Catalog) -> Vec<Effect
         let formats: Vec<String> = action
             .resource_types()
             .iter()
-            .flat_map(|t| t.resource_type.arn_formats.iter().map(|f| template_as_glob(f)))
+            .flat_map(|t| t.resource_type.arn_formats.iter().map(|f| variables_as_wildcards(f)))
             .collect();
         let mut candidates: Vec<String> = vec!["*".to_string()];
         for r in resources {

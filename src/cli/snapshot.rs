@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use iamfit::account::{live, snapshot};
 
-use super::source::{live_error, runtime};
+use super::source::{live_error, live_options, runtime};
 use super::{CliError, CliResult, GlobalArgs, Style};
 
 /// Arguments of `iamfit snapshot`.
@@ -29,11 +29,7 @@ pub fn run(args: &SnapshotArgs, global: &GlobalArgs, style: &Style) -> CliResult
     let profile = global.profile.clone().unwrap_or_else(|| "default".to_string());
     let rt = runtime()?;
     let account = rt.block_on(async {
-        let opts = live::LiveOptions {
-            profile: global.profile.clone(),
-            region: global.region.clone(),
-            endpoint_url: global.endpoint_url.clone(),
-        };
+        let opts = live_options(global);
         let config = live::sdk_config(&opts).await?;
         let identity = live::caller_identity(&config).await?;
         let mut account = live::authorization_details(&config).await?;

@@ -16,6 +16,15 @@ pub struct Loaded {
     pub notes: Vec<String>,
 }
 
+/// The global options' AWS settings (`--profile`, `--region`, `--endpoint-url`).
+pub fn live_options(global: &GlobalArgs) -> LiveOptions {
+    LiveOptions {
+        profile: global.profile.clone(),
+        region: global.region.clone(),
+        endpoint_url: global.endpoint_url.clone(),
+    }
+}
+
 /// A runtime for the SDK's async calls.
 pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_multi_thread()
@@ -69,11 +78,8 @@ pub fn load_accounts(
     }
     let rt = runtime()?;
     rt.block_on(async {
-        let local_opts = LiveOptions {
-            profile: global.profile.clone(),
-            region: global.region.clone().or_else(|| function.and_then(region_of)),
-            endpoint_url: global.endpoint_url.clone(),
-        };
+        let mut local_opts = live_options(global);
+        local_opts.region = local_opts.region.or_else(|| function.and_then(region_of));
         let local_config = live::sdk_config(&local_opts).await.map_err(live_error)?;
         let identity = live::caller_identity(&local_config).await.map_err(live_error)?;
         let mut notes = vec![format!("live: read from AWS as {}", identity.arn)];

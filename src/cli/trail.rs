@@ -11,7 +11,7 @@ use iamfit::trail::s3::{self, Narrowing, S3Location};
 use iamfit::trail::usage::Usage;
 use iamfit::trail::{lookup, Event, PrincipalFilter, TimeWindow};
 
-use super::source::{live_error, runtime};
+use super::source::{live_error, live_options, runtime};
 use super::{CliError, GlobalArgs, Style};
 
 /// `--trail`, `--since`, `--until`.
@@ -167,11 +167,7 @@ pub fn replay(
             let collected = Mutex::new(UsageCollector::default());
             let counts = Mutex::new((0u64, 0u64, 0u64));
             let result = rt.block_on(async {
-                let opts_live = iamfit::account::live::LiveOptions {
-                    profile: global.profile.clone(),
-                    region: global.region.clone(),
-                    endpoint_url: global.endpoint_url.clone(),
-                };
+                let opts_live = live_options(global);
                 let config = iamfit::account::live::sdk_config(&opts_live).await?;
                 lookup::lookup_events(
                     &config,
@@ -218,11 +214,7 @@ pub fn replay(
             let filter_owned = filter.clone();
             let window_owned = window.clone();
             let result = rt.block_on(async {
-                let opts_live = iamfit::account::live::LiveOptions {
-                    profile: global.profile.clone(),
-                    region: global.region.clone(),
-                    endpoint_url: global.endpoint_url.clone(),
-                };
+                let opts_live = live_options(global);
                 let config = iamfit::account::live::sdk_config(&opts_live).await?;
                 let s3conf = aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build();
                 let client = aws_sdk_s3::Client::from_conf(s3conf);

@@ -350,6 +350,32 @@ fn split_arn_outside_variables(raw: &str) -> Option<[&str; 6]> {
     ])
 }
 
+/// `arn:${Partition}:s3:::${BucketName}` -> `arn:*:s3:::*`: template and policy variables become
+/// wildcards, for overlap tests.
+pub fn variables_as_wildcards(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("${") {
+        out.push_str(&rest[..i]);
+        match rest[i..].find('}') {
+            Some(j) => {
+                let inner = &rest[i + 2..i + j];
+                out.push_str(match inner {
+                    "*" | "?" | "$" => inner,
+                    _ => "*",
+                });
+                rest = &rest[i + j + 1..];
+            }
+            None => {
+                out.push_str(&rest[i..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -419,6 +445,15 @@ mod tests {
         assert!(!r.matches("arn:aws:dynamodb:us-east-1:999:x:123:table/t", &ctx(&[])));
         assert!(!ResourcePattern::new("arn:aws:s3:::b", FULL).matches("*", &ctx(&[])));
         assert!(ResourcePattern::new("*", FULL).matches("anything", &ctx(&[])));
+    }
+
+    #[test]
+    fn templates_become_wildcards() {
+        assert_eq!(
+            variables_as_wildcards("arn:${Partition}:s3:::${BucketName}/${ObjectName}"),
+            "arn:*:s3:::*/*"
+        );
+        assert_eq!(variables_as_wildcards("a${*}b${oops"), "a*b${oops");
     }
 
     #[test]

@@ -13,6 +13,7 @@ use super::document::{Effect, Policy, Statement, Version};
 use super::finding::{Finding, Severity};
 use super::json::{Location, Span};
 use super::parse::Document;
+use super::pattern::variables_as_wildcards;
 use super::wildcard;
 
 /// What a document is for; decides size limits and which elements are allowed.
@@ -547,30 +548,4 @@ fn base_type(t: ConditionType) -> Option<ValueType> {
         ConditionType::Binary | ConditionType::ArrayOfBinary => ValueType::Binary,
         _ => return None,
     })
-}
-
-/// `arn:${Partition}:s3:::${BucketName}` -> `arn:*:s3:::*`: template and policy variables become
-/// wildcards, for overlap tests.
-fn variables_as_wildcards(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find("${") {
-        out.push_str(&rest[..i]);
-        match rest[i..].find('}') {
-            Some(j) => {
-                let inner = &rest[i + 2..i + j];
-                out.push_str(match inner {
-                    "*" | "?" | "$" => inner,
-                    _ => "*",
-                });
-                rest = &rest[i + j + 1..];
-            }
-            None => {
-                out.push_str(&rest[i..]);
-                rest = "";
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
