@@ -212,3 +212,35 @@ fn an_empty_folder_and_no_trail_are_clear() {
     assert_eq!(code, 2);
     assert!(err.contains("--trail lookup") && err.contains("s3://"), "{err}");
 }
+
+#[test]
+fn coverage_tells_used_unused_and_unobservable_grants() {
+    let (_, out, _) =
+        iamfit(&["usage", "--function", "orders", "--snapshot", "policy-fixtures/demo", "-o", "json"]);
+    let json: Value = serde_json::from_str(&out).unwrap();
+    let c = &json["coverage"];
+    let status = |a: &str| {
+        c["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["action"] == a)
+            .map(|x| x["status"].as_str().unwrap().to_string())
+    };
+    assert_eq!(
+        c["used"].as_u64(),
+        Some(truth("function:orders")["actions"].as_object().unwrap().len() as u64)
+    );
+    assert_eq!(status("dynamodb:GetItem").as_deref(), Some("used"));
+    // The trail records DynamoDB data events, so an unseen item action is unused, not unobservable.
+    assert_eq!(status("dynamodb:DeleteItem").as_deref(), Some("unused"));
+    assert!(
+        status("dynamodb:DescribeReservedCapacity").unwrap().starts_with("unobservable"),
+        "a permission-only action"
+    );
+    // Denied by the boundary: not a grant at all.
+    assert_eq!(status("iam:PassRole"), None);
+    let total =
+        c["used"].as_u64().unwrap() + c["unused"].as_u64().unwrap() + c["unobservable"].as_u64().unwrap();
+    assert_eq!(total, c["granted"].as_u64().unwrap());
+}

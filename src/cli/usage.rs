@@ -6,7 +6,10 @@ use std::process::ExitCode;
 use serde_json::{json, Value};
 
 use iamfit::account::function_name;
+use iamfit::analyze::effective::effective_permissions;
+use iamfit::catalog::Catalog;
 use iamfit::eval::{Principal, PrincipalKind};
+use iamfit::trail::map::{coverage, Coverage};
 use iamfit::trail::PrincipalFilter;
 
 use super::render::Table;
@@ -30,24 +33,39 @@ pub struct UsageArgs {
     pub trail: TrailArgs,
 }
 
+/// Whom a replay is about.
+pub struct Target {
+    /// Which records belong to it.
+    pub filter: PrincipalFilter,
+    /// How to name it.
+    pub label: String,
+    /// Its account (narrows S3 listings).
+    pub account: Option<String>,
+    /// Its policies, when known (for `--function`): used to tell granted-but-unused actions.
+    pub subject: Option<iamfit::account::Subject>,
+}
+
 /// The record filter for `--function` or `--principal`, and the principal's label and account.
 pub fn principal_filter(
     function: Option<&str>,
     principal: Option<&str>,
     global: &GlobalArgs,
-) -> Result<(PrincipalFilter, String, Option<String>), CliError> {
+) -> Result<Target, CliError> {
     if let Some(f) = function {
         let loaded = load_accounts(global, None, Some(f), None)?;
         let function = loaded.function_account.function(f).map_err(|e| CliError::usage(e.to_string()))?;
+        let subject =
+            loaded.function_account.role_subject(&function.role, function_name(&function.name)).ok();
         let role = &function.role;
         let name = role.rsplit('/').next().unwrap_or(role).to_string();
         let account = role.split(':').nth(4).map(str::to_string);
         let session = function_name(&function.name).to_string();
-        return Ok((
-            PrincipalFilter::Role { arn: role.clone(), name, session: Some(session.clone()) },
-            format!("{role} (sessions named {session}: function {})", function.name),
+        return Ok(Target {
+            filter: PrincipalFilter::Role { arn: role.clone(), name, session: Some(session.clone()) },
+            label: format!("{role} (sessions named {session}: function {})", function.name),
             account,
-        ));
+            subject,
+        });
     }
     let arn = principal.unwrap_or_default();
     let p = Principal::parse(arn).map_err(|e| CliError::usage(format!("--principal: {e}")))?;
@@ -67,7 +85,48 @@ pub fn principal_filter(
             return Err(CliError::usage(format!("--principal {arn}: give a role, role-session or user ARN")))
         }
     };
-    Ok((filter, arn.to_string(), p.account.clone()))
+    Ok(Target { filter, label: arn.to_string(), account: p.account.clone(), subject: None })
+}
+
+/// For every action the principal is granted: used, unused, or unobservable (CloudTrail does not
+/// record it, or records it only as a data event the trail may not log).
+pub fn coverage_json(subject: &iamfit::account::Subject, r: &Replay) -> Value {
+    let catalog = Catalog::get();
+    let mut counts = [0usize; 3];
+    let mut actions = Vec::new();
+    for e in effective_permissions(subject, catalog) {
+        if e.allowed.is_empty() && e.conditional.is_empty() {
+            continue;
+        }
+        let status = if r.usage.used(&e.action) {
+            counts[0] += 1;
+            "used"
+        } else {
+            match catalog.action(&e.action).map(coverage) {
+                Some(Coverage::Logged) | None => {
+                    counts[1] += 1;
+                    "unused"
+                }
+                Some(Coverage::DataEvent)
+                    if r.usage.data_event_services.contains(e.action.split(':').next().unwrap_or("")) =>
+                {
+                    // The trail records this service's data events: not seen means not used.
+                    counts[1] += 1;
+                    "unused"
+                }
+                Some(Coverage::DataEvent) => {
+                    counts[2] += 1;
+                    "unobservable: a data event, recorded only when the trail logs data events"
+                }
+                Some(Coverage::NotLogged) => {
+                    counts[2] += 1;
+                    "unobservable: CloudTrail does not record it"
+                }
+            }
+        };
+        actions.push(json!({"action": e.action, "status": status}));
+    }
+    json!({"granted": actions.len(), "used": counts[0], "unused": counts[1], "unobservable": counts[2], "actions": actions})
 }
 
 /// The contract's `usage` JSON.
@@ -119,9 +178,9 @@ pub fn usage_json(principal: &str, r: &Replay) -> Value {
 }
 
 pub fn run(args: &UsageArgs, global: &GlobalArgs, style: &Style) -> CliResult {
-    let (filter, label, account) =
-        principal_filter(args.function.as_deref(), args.principal.as_deref(), global)?;
-    let Some(r) = replay(&args.trail, global, &filter, account.as_deref(), style)? else {
+    let target = principal_filter(args.function.as_deref(), args.principal.as_deref(), global)?;
+    let label = target.label.clone();
+    let Some(r) = replay(&args.trail, global, &target.filter, target.account.as_deref(), style)? else {
         return Err(CliError::usage("no CloudTrail to read: usage needs --trail")
             .with_hint("use --trail lookup (management events, last 90 days), --trail s3://BUCKET/PREFIX, or --trail PATH to log files"));
     };
@@ -129,7 +188,11 @@ pub fn run(args: &UsageArgs, global: &GlobalArgs, style: &Style) -> CliResult {
     let mut out = stdout.lock();
     let text = match global.output {
         OutputFormat::Json | OutputFormat::Sarif => {
-            serde_json::to_string_pretty(&usage_json(&label, &r)).unwrap_or_default() + "\n"
+            let mut v = usage_json(&label, &r);
+            if let Some(subject) = &target.subject {
+                v["coverage"] = coverage_json(subject, &r);
+            }
+            serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
         }
         OutputFormat::Markdown => {
             let mut s = format!("### CloudTrail usage of `{label}`\n\n{} events read, {} matched.\n\n| action | calls | resources | last seen |\n|---|---|---|---|\n", r.records, r.usage.matched);
@@ -188,6 +251,17 @@ pub fn run(args: &UsageArgs, global: &GlobalArgs, style: &Style) -> CliResult {
                     t.row([src.clone(), name.clone(), c.to_string()]);
                 }
                 s += &t.render();
+            }
+            if let Some(subject) = &target.subject {
+                let c = coverage_json(subject, &r);
+                s += &format!(
+                    "\n{} {} actions granted: {} used, {} unused, {} unobservable by CloudTrail (see -o json)\n",
+                    style.bold("COVERAGE"),
+                    c["granted"],
+                    c["used"],
+                    c["unused"],
+                    c["unobservable"]
+                );
             }
             for n in &r.notes {
                 s += &format!("{} {n}\n", style.dim("note:"));

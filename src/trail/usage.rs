@@ -81,12 +81,21 @@ pub struct Usage {
     pub permissionless: u64,
     /// Events of the principal that matched.
     pub matched: u64,
+    /// IAM service prefixes for which the trail held data events (so it logs them).
+    pub data_event_services: BTreeSet<String>,
 }
 
 impl Usage {
     /// Adds one event of the principal.
     pub fn record(&mut self, event: &Event<'_>, catalog: &Catalog) {
         self.matched += 1;
+        if event.event_category.as_deref() == Some("Data") {
+            if let Some(prefix) = super::map::service_prefix(event.event_source.as_deref().unwrap_or("")) {
+                if !self.data_event_services.contains(prefix) {
+                    self.data_event_services.insert(prefix.to_string());
+                }
+            }
+        }
         let time = event.event_time.as_deref().unwrap_or("");
         let denied = event.error_code.as_deref().filter(|c| super::event::is_access_denied_code(c));
         match map_event(event, catalog) {
@@ -135,6 +144,7 @@ impl Usage {
     pub fn merge(&mut self, other: Usage) {
         self.matched += other.matched;
         self.permissionless += other.permissionless;
+        self.data_event_services.extend(other.data_event_services);
         for (k, v) in other.actions {
             let a = self.actions.entry(k).or_default();
             a.count += v.count;
