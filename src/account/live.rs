@@ -458,6 +458,15 @@ pub async fn add_identity(
     add_missing_policies(&iam, account).await
 }
 
+/// Adds a role (by ARN or name) and its managed policies.
+pub async fn add_role(config: &SdkConfig, account: &mut Account, role_arn: &str) -> Result<(), LiveError> {
+    let iam = aws_sdk_iam::Client::new(config);
+    if account.role(role_arn).is_none() {
+        account.roles.push(role(&iam, role_arn).await?);
+    }
+    add_missing_policies(&iam, account).await
+}
+
 /// Adds a function and its execution role.
 pub async fn add_function(config: &SdkConfig, account: &mut Account, name: &str) -> Result<(), LiveError> {
     let f = function(config, name).await?;

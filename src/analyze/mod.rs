@@ -1,4 +1,5 @@
 //! Analyses over principals: `diff` (local-vs-prod parity).
 
+pub mod audit;
 pub mod diff;
 pub mod effective;

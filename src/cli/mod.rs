@@ -3,6 +3,7 @@
 //! This layer stays thin: it parses arguments, calls the library, and renders the result. Library
 //! errors are typed; here they gain the context a user needs ("what went wrong, what to do").
 
+mod audit;
 mod catalog;
 mod check;
 mod diff;
@@ -85,6 +86,8 @@ pub enum OutputFormat {
 pub enum Command {
     /// Local-vs-prod parity: the local principal (--profile) against the function's execution role.
     Diff(Box<diff::DiffArgs>),
+    /// Wildcard, risky, unknown and (with a trail) unused grants.
+    Audit(Box<audit::AuditArgs>),
     /// What a principal actually did, from CloudTrail.
     Usage(Box<usage::UsageArgs>),
     /// Print a principal's permission graph (Graphviz DOT).
@@ -114,6 +117,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Diff(args) => diff::run(args, &cli.global, &style),
         Command::Graph(args) => graph::run(args, &cli.global, &style),
         Command::Usage(args) => usage::run(args, &cli.global, &style),
+        Command::Audit(args) => audit::run(args, &cli.global, &style),
         Command::Snapshot(args) => snapshot::run(args, &cli.global, &style),
         Command::Check(args) => check::run(args, &cli.global, &style),
         Command::Simulate(args) => simulate::run(args, &cli.global, &style),

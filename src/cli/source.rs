@@ -123,3 +123,47 @@ pub fn load_accounts(
         Ok(Loaded { local_account, function_account, notes })
     })
 }
+
+/// The subject for a principal ARN (role, role session, or user), from the snapshot or AWS.
+pub fn load_principal(global: &GlobalArgs, arn: &str) -> Result<iamfit::account::Subject, CliError> {
+    use iamfit::eval::{Principal, PrincipalKind};
+    let p = Principal::parse(arn).map_err(|e| CliError::usage(format!("--principal: {e}")))?;
+    let account = match &global.snapshot {
+        Some(dir) => snapshot::load(dir).map_err(|e| CliError::usage(e.to_string()))?,
+        None => {
+            let rt = runtime()?;
+            rt.block_on(async {
+                let config = live::sdk_config(&live_options(global)).await?;
+                let mut account = Account::default();
+                match p.kind {
+                    PrincipalKind::User => {
+                        let id =
+                            iamfit::account::CallerIdentity { arn: arn.to_string(), ..Default::default() };
+                        live::add_identity(&config, &mut account, "principal", id).await?;
+                    }
+                    _ => live::add_role(&config, &mut account, p.role_arn.as_deref().unwrap_or(arn)).await?,
+                }
+                Ok::<_, LiveError>(account)
+            })
+            .map_err(live_error)?
+        }
+    };
+    let subject = match p.kind {
+        PrincipalKind::User => account.identity_subject(&iamfit::account::CallerIdentity {
+            arn: arn.to_string(),
+            ..Default::default()
+        }),
+        PrincipalKind::Role | PrincipalKind::AssumedRole => {
+            let session = if p.kind == PrincipalKind::AssumedRole {
+                arn.rsplit('/').next().unwrap_or("session")
+            } else {
+                "session"
+            };
+            account.role_subject(p.role_arn.as_deref().unwrap_or(arn), session)
+        }
+        _ => {
+            return Err(CliError::usage(format!("--principal {arn}: give a role, role-session or user ARN")))
+        }
+    };
+    subject.map_err(|e| CliError::usage(e.to_string()))
+}

@@ -1095,6 +1095,21 @@ fn kms_resources(ctx: &Ctx, action: ActionRef<'_>, alias_type: bool) -> Option<R
 pub fn coverage(action: ActionRef<'_>) -> Coverage {
     let service = action.service();
     let name = action.name();
+    // High-volume data-plane calls that CloudTrail documents as not logged (CloudWatch Logs event
+    // ingestion and reads, X-Ray segment upload and sampling).
+    const NOT_LOGGED: &[&str] = &[
+        "logs:PutLogEvents",
+        "logs:GetLogEvents",
+        "logs:FilterLogEvents",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "xray:GetSamplingRules",
+        "xray:GetSamplingTargets",
+        "xray:GetSamplingStatisticSummaries",
+    ];
+    if NOT_LOGGED.iter().any(|n| n.eq_ignore_ascii_case(&action.full_name())) {
+        return Coverage::NotLogged;
+    }
     if is_data_event(service, name, &action) {
         return Coverage::DataEvent;
     }
