@@ -43,6 +43,31 @@ struct Masks {
 
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
+fn classify_avx2(block: &[u8; 64]) -> Masks {
+    use core::arch::x86_64::*;
+    // SAFETY: only called from `split_avx2`, which runs when the CPU has AVX2; the loads are
+    // unaligned and within the 64-byte block.
+    unsafe {
+        let q = _mm256_set1_epi8(b'"' as i8);
+        let b = _mm256_set1_epi8(b'\\' as i8);
+        let lower = _mm256_set1_epi8(0x20);
+        let o = _mm256_set1_epi8(0x7B);
+        let c = _mm256_set1_epi8(0x7D);
+        let lo = _mm256_loadu_si256(block.as_ptr() as *const __m256i);
+        let hi = _mm256_loadu_si256(block.as_ptr().add(32) as *const __m256i);
+        let mask = |v: __m256i, x: __m256i| _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, x)) as u32 as u64;
+        let (flo, fhi) = (_mm256_or_si256(lo, lower), _mm256_or_si256(hi, lower));
+        Masks {
+            quote: mask(lo, q) | mask(hi, q) << 32,
+            backslash: mask(lo, b) | mask(hi, b) << 32,
+            open: mask(flo, o) | mask(fhi, o) << 32,
+            close: mask(flo, c) | mask(fhi, c) << 32,
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
 fn classify(block: &[u8; 64]) -> Masks {
     use core::arch::x86_64::*;
     // SAFETY: SSE2 is part of the x86-64 baseline; loads are unaligned and within the 64-byte block.
@@ -130,10 +155,38 @@ pub fn split_array(
     text: &[u8],
     open: usize,
     elements: bool,
+    on_element: impl FnMut(Element),
+) -> Result<usize, SplitError> {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2.
+        return unsafe { split_avx2(text, open, elements, on_element) };
+    }
+    split_impl::<false>(text, open, elements, on_element)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn split_avx2(
+    text: &[u8],
+    open: usize,
+    elements: bool,
+    on_element: impl FnMut(Element),
+) -> Result<usize, SplitError> {
+    split_impl::<true>(text, open, elements, on_element)
+}
+
+#[inline(always)]
+fn split_impl<const AVX2: bool>(
+    text: &[u8],
+    open: usize,
+    elements: bool,
     mut on_element: impl FnMut(Element),
 ) -> Result<usize, SplitError> {
     debug_assert!(matches!(text.get(open), Some(b'[' | b'{')));
-    let mut depth: u32 = 0;
+    // The array's own bracket (bit 0 of the first block) is depth 1, set here and masked below.
+    let mut depth: u32 = 1;
+    let mut first = !1u64;
     let mut in_string: u64 = 0; // all ones while inside a string at a block boundary
     let mut carry: u64 = 0;
     let mut gap_start = open + 1;
@@ -147,39 +200,46 @@ pub fn split_array(
             Some(b) => b.try_into().expect("64 bytes"),
             None => {
                 let rest = &text[pos..];
-                tail = [b' '; 64];
+                tail.fill(b' ');
                 tail[..rest.len()].copy_from_slice(rest);
                 &tail
             }
         };
+        #[cfg(target_arch = "x86_64")]
+        let m = if AVX2 { classify_avx2(block) } else { classify(block) };
+        #[cfg(not(target_arch = "x86_64"))]
         let m = classify(block);
         let esc = escaped(m.backslash, &mut carry);
         let quotes = m.quote & !esc;
         let inside = prefix_xor(quotes) ^ in_string;
         in_string = ((inside as i64) >> 63) as u64;
         let open_bits = m.open & !inside;
-        let mut structural = (open_bits | m.close) & !inside;
+        let mut structural = (open_bits | m.close) & !inside & first;
+        first = !0;
         while structural != 0 {
             let i = structural.trailing_zeros();
             structural &= structural - 1;
-            let at = pos + i as usize;
-            if open_bits >> i & 1 == 1 {
-                depth += 1;
-                if depth == 2 && elements {
-                    gap(text, gap_start, at, commas_expected, &mut on_element);
+            // Branch-free depth: +1 for an opening bracket, -1 for a closing one. Only the rare
+            // transitions at the array's level (depth 2 after an opening, 1 or 0 after a closing)
+            // take the branch.
+            let is_open = (open_bits >> i) as u32 & 1;
+            depth = depth.wrapping_add(2 * is_open).wrapping_sub(1);
+            if depth.wrapping_sub(is_open) <= 1 {
+                let at = pos + i as usize;
+                if is_open == 1 {
+                    if elements {
+                        gap(text, gap_start, at, commas_expected, &mut on_element);
+                    }
                     elem_start = at;
-                }
-            } else {
-                depth = depth.saturating_sub(1);
-                if depth == 1 {
+                } else if depth == 1 {
                     if elements {
                         on_element(Element::Container(elem_start, at + 1));
                     }
                     last_end = at + 1;
                     gap_start = at + 1;
                     commas_expected = 1;
-                } else if depth == 0 {
-                    if elements {
+                } else {
+                    if depth == 0 && elements {
                         gap(text, gap_start, at, 0, &mut on_element);
                     }
                     return Ok(at + 1);
