@@ -121,7 +121,9 @@ impl Event<'_> {
 
     /// `requestParameters` parsed (null when absent or unreadable).
     pub fn parameters(&self) -> serde_json::Value {
-        self.request_parameters.and_then(|r| serde_json::from_str(r.get()).ok()).unwrap_or(serde_json::Value::Null)
+        self.request_parameters
+            .and_then(|r| serde_json::from_str(r.get()).ok())
+            .unwrap_or(serde_json::Value::Null)
     }
 }
 
@@ -171,7 +173,9 @@ impl PrincipalFilter {
     /// Bytes that every matching record's text contains: a cheap pre-filter before parsing.
     pub fn marker(&self) -> Option<String> {
         match self {
-            PrincipalFilter::Role { name, session: Some(s), .. } => Some(format!(":assumed-role/{name}/{s}\"")),
+            PrincipalFilter::Role { name, session: Some(s), .. } => {
+                Some(format!(":assumed-role/{name}/{s}\""))
+            }
             PrincipalFilter::Role { name, .. } => Some(format!(":assumed-role/{name}/")),
             PrincipalFilter::User { arn } => Some(format!("\"{arn}\"")),
             PrincipalFilter::Any => None,
@@ -185,10 +189,16 @@ impl PrincipalFilter {
             PrincipalFilter::Any => true,
             PrincipalFilter::User { arn } => id.arn.as_deref() == Some(arn.as_str()),
             PrincipalFilter::Role { arn, name, session } => {
-                let issuer = id.session_context.as_ref().and_then(|c| c.session_issuer.as_ref()).and_then(|i| i.arn.as_deref());
+                let issuer = id
+                    .session_context
+                    .as_ref()
+                    .and_then(|c| c.session_issuer.as_ref())
+                    .and_then(|i| i.arn.as_deref());
                 let session_arn = id.arn.as_deref().unwrap_or("");
                 let by_issuer = issuer == Some(arn.as_str());
-                let by_session = session_arn.split_once(":assumed-role/").is_some_and(|(_, rest)| rest.split('/').next() == Some(name.as_str()));
+                let by_session = session_arn
+                    .split_once(":assumed-role/")
+                    .is_some_and(|(_, rest)| rest.split('/').next() == Some(name.as_str()));
                 if !(by_issuer || (issuer.is_none() && by_session)) {
                     return false;
                 }
@@ -214,7 +224,8 @@ impl TimeWindow {
     /// Whether an event time (`2024-05-01T12:00:00Z`) is inside the window. CloudTrail writes UTC with
     /// `Z`, so text order is time order.
     pub fn contains(&self, event_time: &str) -> bool {
-        self.since.as_deref().is_none_or(|s| event_time >= s) && self.until.as_deref().is_none_or(|u| event_time < u)
+        self.since.as_deref().is_none_or(|s| event_time >= s)
+            && self.until.as_deref().is_none_or(|u| event_time < u)
     }
 }
 
@@ -236,13 +247,19 @@ mod tests {
         };
         assert!(role.matches(&e));
         assert!(RECORD.contains(&role.marker().unwrap()));
-        let other = PrincipalFilter::Role { arn: "arn:aws:iam::111122223333:role/x".into(), name: "x".into(), session: None };
+        let other = PrincipalFilter::Role {
+            arn: "arn:aws:iam::111122223333:role/x".into(),
+            name: "x".into(),
+            session: None,
+        };
         assert!(!other.matches(&e));
     }
 
     #[test]
     fn access_denied_codes() {
-        for code in ["AccessDenied", "AccessDeniedException", "Client.UnauthorizedOperation", "AuthorizationError"] {
+        for code in
+            ["AccessDenied", "AccessDeniedException", "Client.UnauthorizedOperation", "AuthorizationError"]
+        {
             assert!(is_access_denied_code(code), "{code}");
         }
         assert!(!is_access_denied_code("ThrottlingException"));
@@ -251,7 +268,10 @@ mod tests {
 
     #[test]
     fn time_windows() {
-        let w = TimeWindow { since: Some("2026-01-01T00:00:00Z".into()), until: Some("2026-02-01T00:00:00Z".into()) };
+        let w = TimeWindow {
+            since: Some("2026-01-01T00:00:00Z".into()),
+            until: Some("2026-02-01T00:00:00Z".into()),
+        };
         assert!(w.contains("2026-01-15T10:00:00Z"));
         assert!(!w.contains("2025-12-31T23:59:59Z"));
         assert!(!w.contains("2026-02-01T00:00:00Z"));
