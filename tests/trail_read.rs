@@ -249,6 +249,8 @@ fn damaged_input_is_reported_and_good_files_are_still_read() {
     let locked_readable = {
         use std::os::unix::fs::PermissionsExt;
         fs::set_permissions(root.join("bad/locked.json"), fs::Permissions::from_mode(0o000)).unwrap();
+        put(root, "bad/locked-folder/x.json", &three);
+        fs::set_permissions(root.join("bad/locked-folder"), fs::Permissions::from_mode(0o000)).unwrap();
         // Root reads it anyway: then only the other unreadable paths are checked.
         fs::File::open(root.join("bad/locked.json")).is_ok()
     };
@@ -260,6 +262,12 @@ fn damaged_input_is_reported_and_good_files_are_still_read() {
     fs::create_dir_all(root.join("bad/folder.json")).unwrap();
     files.push(LogFile::new(root.join("bad/folder.json")));
     let (names, stats) = read(&files, &role_filter(), &TimeWindow::default(), 2);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Let the temporary folder be removed.
+        fs::set_permissions(root.join("bad/locked-folder"), fs::Permissions::from_mode(0o755)).unwrap();
+    }
 
     let mut expected = vec![
         ("array.json", "not a CloudTrail log file: not a JSON object".to_string()),
@@ -277,6 +285,7 @@ fn damaged_input_is_reported_and_good_files_are_still_read() {
     ];
     if !locked_readable {
         expected.push(("locked.json", "cannot read: permission denied".to_string()));
+        expected.push(("locked-folder", "cannot read: permission denied".to_string()));
         expected.sort();
     }
     let got = reasons(&stats);
@@ -288,8 +297,8 @@ fn damaged_input_is_reported_and_good_files_are_still_read() {
 
     // Good files: 7 records, 4 of the principal. trailer-cut: 3 records, 2 matched. truncated.json: 1
     // complete record (the principal's). malformed.json: 4 records (the scalar and the broken record
-    // are malformed, the record without eventName too), 1 matched. locked.json (when root): 3, 2.
-    let (locked_records, locked_matched) = if locked_readable { (3, 2) } else { (0, 0) };
+    // are malformed, the record without eventName too), 1 matched. locked.json and locked-folder/x.json (when root): 6, 4.
+    let (locked_records, locked_matched) = if locked_readable { (6, 4) } else { (0, 0) };
     assert_eq!(stats.records, 7 + 3 + 1 + 4 + locked_records, "{stats:#?}");
     assert_eq!(stats.matched, 4 + 2 + 1 + 1 + locked_matched);
     assert_eq!(stats.malformed, 3);

@@ -206,13 +206,24 @@ fn walk(
     seen: &mut HashSet<PathBuf>,
     out: &mut Vec<LogFile>,
 ) -> Result<(), ReadError> {
-    let canonical = fs::canonicalize(dir).map_err(|e| ReadError::Io(dir.to_path_buf(), e))?;
-    if !seen.insert(canonical) {
-        return Ok(());
-    }
-    let entries = fs::read_dir(dir).map_err(|e| ReadError::Io(dir.to_path_buf(), e))?;
+    let top = seen.is_empty();
+    let listed = fs::canonicalize(dir).and_then(|c| Ok((c, fs::read_dir(dir)?)));
+    let entries = match listed {
+        Ok((canonical, entries)) => {
+            if !seen.insert(canonical) {
+                return Ok(());
+            }
+            entries
+        }
+        Err(e) if top => return Err(ReadError::Io(dir.to_path_buf(), e)),
+        Err(_) => {
+            // An unreadable folder inside the trail: listed, so that the run reports it as failed.
+            out.push(LogFile::new(dir));
+            return Ok(());
+        }
+    };
     for entry in entries {
-        let entry = entry.map_err(|e| ReadError::Io(dir.to_path_buf(), e))?;
+        let Ok(entry) = entry else { continue };
         let path = entry.path();
         let name = entry.file_name();
         let name = name.to_string_lossy();
