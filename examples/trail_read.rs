@@ -37,7 +37,9 @@ fn main() {
             _ => fail(&format!("unexpected argument {a}")),
         }
     }
-    let path = path.unwrap_or_else(|| fail("usage: trail_read PATH [--role ARN[#SESSION]] [--since T] [--until T] [--threads N]"));
+    let path = path.unwrap_or_else(|| {
+        fail("usage: trail_read PATH [--role ARN[#SESSION]] [--since T] [--until T] [--threads N]")
+    });
     let start = Instant::now();
     let files = find_log_files(&path).unwrap_or_else(|e| fail(&e.to_string()));
     let opts = ReadOptions { filter: &filter, window: &window, threads, progress: None };

@@ -5,7 +5,9 @@ use std::fs;
 use std::io::Write;
 use std::path::Path;
 
-use iamfit::trail::read::{find_log_files, read_bytes, read_files, Collector, LogFile, ReadOptions, ReadStats};
+use iamfit::trail::read::{
+    find_log_files, read_bytes, read_files, Collector, LogFile, ReadOptions, ReadStats,
+};
 use iamfit::trail::split::{split_array, Element, SplitError};
 use iamfit::trail::{Event, PrincipalFilter, TimeWindow};
 use proptest::prelude::*;
@@ -21,7 +23,12 @@ impl Collector for Names {
     fn record(&mut self, e: &Event<'_>, raw: &str) {
         assert!(raw.starts_with('{') && raw.ends_with('}'), "{raw}");
         serde_json::from_str::<Value>(raw).expect("raw is the record's JSON");
-        self.0.push(format!("{}:{}@{}", e.source_prefix(), e.event_name.as_deref().unwrap(), e.event_time.as_deref().unwrap_or("")));
+        self.0.push(format!(
+            "{}:{}@{}",
+            e.source_prefix(),
+            e.event_name.as_deref().unwrap(),
+            e.event_time.as_deref().unwrap_or("")
+        ));
     }
     fn merge(&mut self, other: Self) {
         self.0.extend(other.0);
@@ -75,7 +82,12 @@ fn put(root: &Path, rel: &str, bytes: &[u8]) {
     fs::write(p, bytes).unwrap();
 }
 
-fn read(files: &[LogFile], filter: &PrincipalFilter, window: &TimeWindow, threads: usize) -> (Names, ReadStats) {
+fn read(
+    files: &[LogFile],
+    filter: &PrincipalFilter,
+    window: &TimeWindow,
+    threads: usize,
+) -> (Names, ReadStats) {
     let opts = ReadOptions { filter, window, threads, progress: None };
     let (mut names, stats): (Names, ReadStats) = read_files(files, &opts);
     names.0.sort();
@@ -96,7 +108,11 @@ fn good_layout(root: &Path) {
     put(
         root,
         &format!("{DAY1}/111122223333_CloudTrail_us-east-1_20261001T1005Z_a.json.gz"),
-        &gz(&log(&[target("GetItem", "2026-10-01T10:00:00Z"), other("GetObject"), target("PutItem", "2026-10-01T10:01:00Z")])),
+        &gz(&log(&[
+            target("GetItem", "2026-10-01T10:00:00Z"),
+            other("GetObject"),
+            target("PutItem", "2026-10-01T10:01:00Z"),
+        ])),
     );
     put(
         root,
@@ -155,7 +171,8 @@ fn reads_the_s3_layouts_plain_gzip_and_lookup_events() {
     // Every record, and a time window.
     let (names, stats) = read(&files, &PrincipalFilter::Any, &TimeWindow::default(), 2);
     assert_eq!((stats.records, stats.matched, names.0.len()), (7, 7, 7));
-    let window = TimeWindow { since: Some("2026-10-01T10:00:30Z".into()), until: Some("2026-10-03T00:00:00Z".into()) };
+    let window =
+        TimeWindow { since: Some("2026-10-01T10:00:30Z".into()), until: Some("2026-10-03T00:00:00Z".into()) };
     let (names, stats) = read(&files, &role_filter(), &window, 2);
     assert_eq!(names.0, vec!["dynamodb:PutItem@2026-10-01T10:01:00Z", "dynamodb:Query@2026-10-02T00:00:00Z"]);
     assert_eq!((stats.records, stats.matched), (7, 2));
@@ -183,7 +200,11 @@ fn session_filter_uses_the_marker_and_matches_exactly() {
     ];
     put(dir.path(), "a.json", &log(&records));
     let files = find_log_files(dir.path()).unwrap();
-    let filter = PrincipalFilter::Role { arn: ROLE_ARN.into(), name: "orders-fn-role".into(), session: Some("orders".into()) };
+    let filter = PrincipalFilter::Role {
+        arn: ROLE_ARN.into(),
+        name: "orders-fn-role".into(),
+        session: Some("orders".into()),
+    };
     let (names, stats) = read(&files, &filter, &TimeWindow::default(), 1);
     assert_eq!(names.0, vec!["dynamodb:GetItem@2026-10-01T10:00:00Z"]);
     assert_eq!((stats.records, stats.matched, stats.malformed), (3, 1, 0));
@@ -194,9 +215,17 @@ fn damaged_input_is_reported_and_good_files_are_still_read() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     good_layout(root);
-    let three = log(&[target("GetItem", "2026-10-01T10:00:00Z"), other("GetObject"), target("PutItem", "2026-10-01T10:01:00Z")]);
+    let three = log(&[
+        target("GetItem", "2026-10-01T10:00:00Z"),
+        other("GetObject"),
+        target("PutItem", "2026-10-01T10:01:00Z"),
+    ]);
     let three_gz = gz(&three);
-    put(root, "bad/corrupt.json.gz", &[&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3][..], b"this is not deflate data at all"].concat());
+    put(
+        root,
+        "bad/corrupt.json.gz",
+        &[&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3][..], b"this is not deflate data at all"].concat(),
+    );
     // Cut in the trailer: every record inflates, but the gzip check fails.
     put(root, "bad/trailer-cut.json.gz", &three_gz[..three_gz.len() - 3]);
     // Cut right after the header: nothing usable.
@@ -220,6 +249,8 @@ fn damaged_input_is_reported_and_good_files_are_still_read() {
     let locked_readable = {
         use std::os::unix::fs::PermissionsExt;
         fs::set_permissions(root.join("bad/locked.json"), fs::Permissions::from_mode(0o000)).unwrap();
+        put(root, "bad/locked-folder/x.json", &three);
+        fs::set_permissions(root.join("bad/locked-folder"), fs::Permissions::from_mode(0o000)).unwrap();
         // Root reads it anyway: then only the other unreadable paths are checked.
         fs::File::open(root.join("bad/locked.json")).is_ok()
     };
@@ -231,6 +262,12 @@ fn damaged_input_is_reported_and_good_files_are_still_read() {
     fs::create_dir_all(root.join("bad/folder.json")).unwrap();
     files.push(LogFile::new(root.join("bad/folder.json")));
     let (names, stats) = read(&files, &role_filter(), &TimeWindow::default(), 2);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Let the temporary folder be removed.
+        fs::set_permissions(root.join("bad/locked-folder"), fs::Permissions::from_mode(0o755)).unwrap();
+    }
 
     let mut expected = vec![
         ("array.json", "not a CloudTrail log file: not a JSON object".to_string()),
@@ -241,10 +278,14 @@ fn damaged_input_is_reported_and_good_files_are_still_read() {
         ("folder.json", "cannot read: Is a directory".to_string()),
         ("other.json", "not a CloudTrail log file: no Records array".to_string()),
         ("trailer-cut.json.gz", "truncated gzip".to_string()),
-        ("truncated.json", "truncated JSON: the file ends inside its Records array (after 1 complete records)".to_string()),
+        (
+            "truncated.json",
+            "truncated JSON: the file ends inside its Records array (after 1 complete records)".to_string(),
+        ),
     ];
     if !locked_readable {
         expected.push(("locked.json", "cannot read: permission denied".to_string()));
+        expected.push(("locked-folder", "cannot read: permission denied".to_string()));
         expected.sort();
     }
     let got = reasons(&stats);
@@ -256,8 +297,8 @@ fn damaged_input_is_reported_and_good_files_are_still_read() {
 
     // Good files: 7 records, 4 of the principal. trailer-cut: 3 records, 2 matched. truncated.json: 1
     // complete record (the principal's). malformed.json: 4 records (the scalar and the broken record
-    // are malformed, the record without eventName too), 1 matched. locked.json (when root): 3, 2.
-    let (locked_records, locked_matched) = if locked_readable { (3, 2) } else { (0, 0) };
+    // are malformed, the record without eventName too), 1 matched. locked.json and locked-folder/x.json (when root): 6, 4.
+    let (locked_records, locked_matched) = if locked_readable { (6, 4) } else { (0, 0) };
     assert_eq!(stats.records, 7 + 3 + 1 + 4 + locked_records, "{stats:#?}");
     assert_eq!(stats.matched, 4 + 2 + 1 + 1 + locked_matched);
     assert_eq!(stats.malformed, 3);
@@ -326,7 +367,8 @@ fn json_value() -> impl Strategy<Value = Value> {
     leaf.prop_recursive(4, 48, 6, move |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
-            prop::collection::vec((text(), inner), 0..5).prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            prop::collection::vec((text(), inner), 0..5)
+                .prop_map(|kv| Value::Object(kv.into_iter().collect())),
         ]
     })
 }
@@ -352,7 +394,7 @@ proptest! {
             if i > 0 {
                 text.push(',');
             }
-            text.push_str(&[" ", "\n  ", ""][*ws]);
+            text.push_str([" ", "\n  ", ""][*ws]);
             text.push_str(&if *pretty { serde_json::to_string_pretty(v).unwrap() } else { v.to_string() });
         }
         text.push_str("]}");

@@ -27,8 +27,8 @@ use serde::Deserialize;
 use super::event::{Event, PrincipalFilter, TimeWindow};
 use super::split::{self, Element, Shape, ShapeError, SplitError};
 
-/// The largest file (after decompression) read whole. CloudTrail delivers files of a few MB; a larger
-/// one is reported as failed rather than allowed to exhaust memory.
+/// The most text held at once: a gzip file larger than this, a record longer than this, or this much
+/// text before a `Records` array is reported as failed rather than allowed to exhaust memory.
 pub const MAX_FILE_BYTES: u64 = 1 << 30;
 
 /// How often [`ReadOptions::progress`] is called.
@@ -206,13 +206,24 @@ fn walk(
     seen: &mut HashSet<PathBuf>,
     out: &mut Vec<LogFile>,
 ) -> Result<(), ReadError> {
-    let canonical = fs::canonicalize(dir).map_err(|e| ReadError::Io(dir.to_path_buf(), e))?;
-    if !seen.insert(canonical) {
-        return Ok(());
-    }
-    let entries = fs::read_dir(dir).map_err(|e| ReadError::Io(dir.to_path_buf(), e))?;
+    let top = seen.is_empty();
+    let listed = fs::canonicalize(dir).and_then(|c| Ok((c, fs::read_dir(dir)?)));
+    let entries = match listed {
+        Ok((canonical, entries)) => {
+            if !seen.insert(canonical) {
+                return Ok(());
+            }
+            entries
+        }
+        Err(e) if top => return Err(ReadError::Io(dir.to_path_buf(), e)),
+        Err(_) => {
+            // An unreadable folder inside the trail: listed, so that the run reports it as failed.
+            out.push(LogFile::new(dir));
+            return Ok(());
+        }
+    };
     for entry in entries {
-        let entry = entry.map_err(|e| ReadError::Io(dir.to_path_buf(), e))?;
+        let Ok(entry) = entry else { continue };
         let path = entry.path();
         let name = entry.file_name();
         let name = name.to_string_lossy();
@@ -308,8 +319,11 @@ impl<'a> Matcher<'a> {
         collector: &mut C,
         stats: &mut ReadStats,
     ) -> Result<(), String> {
+        let before = stats.records;
         match split::shape(text) {
-            Ok(Shape::Records(open)) => self.records(text, open, collector, stats),
+            Ok(Shape::Records(open)) => self
+                .records(text, open, collector, stats)
+                .map_err(|_| truncated_records(stats.records - before)),
             Ok(Shape::LookupEvents(open)) => self.lookup_events(text, open, collector, stats),
             Err(ShapeError::Empty) => Err("empty file".into()),
             Err(ShapeError::Truncated) => {
@@ -319,18 +333,19 @@ impl<'a> Matcher<'a> {
         }
     }
 
+    /// Reads the records of the array that opens at `text[open]`. When the text ends inside it, the
+    /// complete records are read and the offset where the first incomplete one starts is returned.
     fn records<C: Collector>(
         &self,
         text: &[u8],
         open: usize,
         collector: &mut C,
         stats: &mut ReadStats,
-    ) -> Result<(), String> {
+    ) -> Result<(), usize> {
         // The next place the marker occurs at or after the current record (searching once per hit,
         // not once per record); usize::MAX when there is none left.
         // Records start after the array's `[`, so 0 means "not searched yet".
         let mut next_hit = 0usize;
-        let before = stats.records;
         let result = split::split_array(text, open, true, |el| match el {
             Element::Container(s, e) => {
                 stats.records += 1;
@@ -354,10 +369,7 @@ impl<'a> Matcher<'a> {
         });
         match result {
             Ok(_) => Ok(()),
-            Err(SplitError::Truncated { .. }) => Err(format!(
-                "truncated JSON: the file ends inside its Records array (after {} complete records)",
-                stats.records - before
-            )),
+            Err(SplitError::Truncated { at }) => Err(at),
         }
     }
 
@@ -394,62 +406,211 @@ impl<'a> Matcher<'a> {
     }
 }
 
-/// Inflates `bytes` into `out` when they are gzip (by the magic bytes), or returns them as they are.
-///
-/// The gzip framing is read here and the members are inflated as raw deflate straight into the spare
-/// capacity of `out` (no zeroing, no copy). Each member's length is checked against its trailer; its
-/// CRC-32 is not computed (a second pass over every byte, 10% of the time): damaged deflate data fails
-/// the inflate itself, and the records are parsed as JSON afterwards.
-fn decompress<'b>(bytes: &'b [u8], out: &'b mut Vec<u8>) -> Result<&'b [u8], String> {
-    if !bytes.starts_with(&[0x1f, 0x8b]) {
-        if bytes.len() as u64 > MAX_FILE_BYTES {
-            return Err(format!("too large: {} MB (at most {} MB)", bytes.len() >> 20, MAX_FILE_BYTES >> 20));
+fn truncated_records(complete: u64) -> String {
+    format!("truncated JSON: the file ends inside its Records array (after {complete} complete records)")
+}
+
+/// Decompressed text is handled in windows of this size: a usual CloudTrail file (a few MB) is one
+/// window; a larger file is read a window at a time, its complete records handed out and the rest
+/// carried over, so that memory stays bounded whatever the file's size.
+pub const WINDOW_BYTES: usize = 64 << 20;
+
+/// A source of text that is read a window at a time.
+trait Fill {
+    /// Appends text to `out` until it holds at least `limit` bytes (`Ok(true)`: more may follow) or
+    /// the source ends (`Ok(false)`).
+    fn fill(&mut self, out: &mut Vec<u8>, limit: usize) -> Result<bool, String>;
+}
+
+/// Gzip members inflated as raw deflate straight into the spare capacity of the output (no zeroing,
+/// no copy). Each member's length is checked against its trailer; its CRC-32 is not computed (a
+/// second pass over every byte, 10% of the run time): damaged deflate data fails the inflate itself,
+/// and the records are parsed as JSON afterwards.
+struct Inflater<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    z: flate2::Decompress,
+    in_member: bool,
+    produced: u64,
+}
+
+impl<'a> Inflater<'a> {
+    fn new(bytes: &'a [u8]) -> Inflater<'a> {
+        Inflater { bytes, pos: 0, z: flate2::Decompress::new(false), in_member: false, produced: 0 }
+    }
+
+    /// The size of the last member from the gzip trailer (mod 4 GiB): the size of a usual file.
+    fn size_hint(&self) -> usize {
+        match self.bytes.len() {
+            n if n >= 18 => u32::from_le_bytes(self.bytes[n - 4..].try_into().expect("4 bytes")) as usize,
+            _ => 0,
         }
-        return Ok(bytes);
     }
-    out.clear();
-    // The trailer holds the size (mod 4 GiB) of the last member: the exact size of a usual file.
-    if bytes.len() >= 18 {
-        let n = u32::from_le_bytes(bytes[bytes.len() - 4..].try_into().expect("4 bytes")) as u64;
-        out.reserve(n.clamp(bytes.len() as u64, 256 << 20) as usize + 64);
+
+    fn truncated(&self) -> String {
+        format!("truncated gzip: the data ends early ({} bytes decompressed)", self.produced)
     }
-    let mut pos = 0;
-    let mut inflate = flate2::Decompress::new(false);
-    while bytes.len() - pos >= 2 && bytes[pos..].starts_with(&[0x1f, 0x8b]) {
-        pos += gzip_header(&bytes[pos..]).map_err(|e| format!("{e} ({} bytes decompressed)", out.len()))?;
-        inflate.reset(false);
-        let member_start = out.len();
+}
+
+impl Fill for Inflater<'_> {
+    fn fill(&mut self, out: &mut Vec<u8>, limit: usize) -> Result<bool, String> {
         loop {
-            if out.len() == out.capacity() {
-                if out.len() as u64 > MAX_FILE_BYTES {
-                    return Err(format!("too large: more than {} MB once decompressed", MAX_FILE_BYTES >> 20));
+            if !self.in_member {
+                // Like gzip, ignore anything after the last member (usually zero padding).
+                if !self.bytes[self.pos..].starts_with(&[0x1f, 0x8b]) {
+                    return Ok(false);
                 }
-                out.reserve(out.capacity().max(1 << 20));
+                self.pos += gzip_header(&self.bytes[self.pos..])
+                    .map_err(|e| format!("{e} ({} bytes decompressed)", self.produced))?;
+                self.z.reset(false);
+                self.in_member = true;
             }
-            let consumed = inflate.total_in() as usize;
-            let status = inflate
-                .decompress_vec(&bytes[pos + consumed..], out, flate2::FlushDecompress::None)
-                .map_err(|e| format!("corrupt gzip: {e} ({} bytes decompressed)", out.len()))?;
+            if out.len() >= limit {
+                return Ok(true);
+            }
+            if out.len() == out.capacity() {
+                out.reserve((limit - out.len()).min(out.capacity().max(1 << 20)));
+            }
+            let (in0, out0) = (self.z.total_in(), out.len());
+            let status = self
+                .z
+                .decompress_vec(&self.bytes[self.pos..], out, flate2::FlushDecompress::None)
+                .map_err(|e| format!("corrupt gzip: {e} ({} bytes decompressed)", self.produced))?;
+            self.pos += (self.z.total_in() - in0) as usize;
+            self.produced += (out.len() - out0) as u64;
             match status {
-                flate2::Status::StreamEnd => break,
-                _ if pos + inflate.total_in() as usize >= bytes.len() && out.len() < out.capacity() => {
-                    return Err(format!("truncated gzip: the data ends early ({} bytes decompressed)", out.len()));
+                flate2::Status::StreamEnd => {
+                    let trailer = self.bytes.get(self.pos..self.pos + 8).ok_or_else(|| self.truncated())?;
+                    if u32::from_le_bytes(trailer[4..].try_into().expect("4 bytes"))
+                        != self.z.total_out() as u32
+                    {
+                        return Err(format!(
+                            "corrupt gzip: length check failed ({} bytes decompressed)",
+                            self.produced
+                        ));
+                    }
+                    self.pos += 8;
+                    self.in_member = false;
                 }
+                _ if self.pos >= self.bytes.len() && out.len() < out.capacity() => {
+                    return Err(self.truncated())
+                }
+                _ if self.z.total_in() == in0 && out.len() == out0 => return Err(self.truncated()),
                 _ => {}
             }
         }
-        pos += inflate.total_in() as usize;
-        let Some(trailer) = bytes.get(pos..pos + 8) else {
-            return Err(format!("truncated gzip: the data ends early ({} bytes decompressed)", out.len()));
-        };
-        let size = u32::from_le_bytes(trailer[4..].try_into().expect("4 bytes"));
-        if size != (out.len() - member_start) as u32 {
-            return Err(format!("corrupt gzip: length check failed ({} bytes decompressed)", out.len()));
-        }
-        pos += 8;
     }
-    // Like gzip, ignore anything after the last member (usually zero padding).
-    Ok(out)
+}
+
+/// A plain file too large to read whole.
+struct FileFill(fs::File);
+
+impl Fill for FileFill {
+    fn fill(&mut self, out: &mut Vec<u8>, limit: usize) -> Result<bool, String> {
+        let want = limit.saturating_sub(out.len()) as u64;
+        (&mut self.0).take(want).read_to_end(out).map_err(|e| format!("cannot read: {e}"))?;
+        Ok(out.len() >= limit)
+    }
+}
+
+/// Reads a source window by window (see [`WINDOW_BYTES`]).
+fn stream<C: Collector>(
+    matcher: &Matcher<'_>,
+    name: &str,
+    src: &mut dyn Fill,
+    out: &mut Vec<u8>,
+    collector: &mut C,
+    stats: &mut ReadStats,
+    window: usize,
+) {
+    let before = stats.records;
+    out.clear();
+    let mut open: Option<usize> = None; // where the Records array opens, once a window was handed out
+    let mut closed = false; // the Records array ended before the source did
+    let mut limit = window;
+    loop {
+        let len0 = out.len();
+        let filled = src.fill(out, limit);
+        stats.bytes_decompressed += (out.len() - len0) as u64;
+        let more = match filled {
+            Ok(more) => more,
+            Err(reason) => {
+                // Keep what came out before the damage: its complete records are real records.
+                if !closed && !out.is_empty() {
+                    let _ = match open {
+                        None => matcher.text(out, collector, stats),
+                        Some(o) => matcher.records(out, o, collector, stats).map_err(|_| String::new()),
+                    };
+                }
+                stats.fail(name, reason);
+                return;
+            }
+        };
+        if closed {
+            out.clear();
+            if more {
+                continue;
+            }
+            return;
+        }
+        if !more {
+            let result = match open {
+                None => matcher.text(out, collector, stats),
+                Some(o) => matcher
+                    .records(out, o, collector, stats)
+                    .map_err(|_| truncated_records(stats.records - before)),
+            };
+            if let Err(reason) = result {
+                stats.fail(name, reason);
+            }
+            return;
+        }
+        // A full window and more to come: hand out the complete records, keep the rest.
+        let o = match open {
+            Some(o) => o,
+            None => match split::shape(out) {
+                Ok(Shape::Records(o)) => o,
+                Err(ShapeError::Truncated | ShapeError::Empty) if (out.len() as u64) < MAX_FILE_BYTES => {
+                    limit = out.len() + window;
+                    continue;
+                }
+                _ => {
+                    stats.fail(
+                        name,
+                        format!("too large: only a Records file may be larger than {} MB", window >> 20),
+                    );
+                    return;
+                }
+            },
+        };
+        let records0 = stats.records;
+        let rest = match matcher.records(out, o, collector, stats) {
+            Ok(()) => {
+                closed = true;
+                out.clear();
+                continue;
+            }
+            Err(at) => at,
+        };
+        if stats.records == records0 && out.len() as u64 >= MAX_FILE_BYTES {
+            stats.fail(name, format!("too large: a record longer than {} MB", MAX_FILE_BYTES >> 20));
+            return;
+        }
+        // Carry the incomplete record over, behind a `[` that stands for the array's.
+        let mut rest = split::skip_ws(out, rest);
+        if out.get(rest) == Some(&b',') {
+            rest = split::skip_ws(out, rest + 1);
+        }
+        if rest > o + 1 {
+            out[rest - 1] = b'[';
+            out.drain(..rest - 1);
+            open = Some(0);
+        } else {
+            open = Some(o);
+        }
+        // Always room for more: a record longer than a window makes the window grow.
+        limit = out.len() + window;
+    }
 }
 
 /// The length of the gzip member header at the start of `b`.
@@ -505,21 +666,16 @@ fn read_one<C: Collector>(
 ) {
     stats.files_read += 1;
     stats.bytes_in += bytes.len() as u64;
-    match decompress(bytes, out) {
-        Ok(text) => {
-            stats.bytes_decompressed += text.len() as u64;
-            if let Err(reason) = matcher.text(text, collector, stats) {
-                stats.fail(name, reason);
-            }
-        }
-        Err(reason) => {
-            // Keep what came out before the damage: its complete records are real records.
-            if !out.is_empty() {
-                stats.bytes_decompressed += out.len() as u64;
-                let _ = matcher.text(out, collector, stats);
-            }
-            stats.fail(name, reason);
-        }
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut src = Inflater::new(bytes);
+        out.clear();
+        out.reserve(src.size_hint().clamp(bytes.len(), WINDOW_BYTES) + 64);
+        stream(matcher, name, &mut src, out, collector, stats, WINDOW_BYTES);
+        return;
+    }
+    stats.bytes_decompressed += bytes.len() as u64;
+    if let Err(reason) = matcher.text(bytes, collector, stats) {
+        stats.fail(name, reason);
     }
 }
 
@@ -558,7 +714,22 @@ pub fn read_files<C: Collector>(files: &[LogFile], opts: &ReadOptions<'_>) -> (C
             } else {
                 let name = file.path.to_string_lossy();
                 match read_file(&file.path, &mut input) {
-                    Ok(()) => read_one(&matcher, &name, &input, &mut output, &mut collector, &mut stats),
+                    Ok(Opened::Whole) => {
+                        read_one(&matcher, &name, &input, &mut output, &mut collector, &mut stats)
+                    }
+                    Ok(Opened::Large(f, size)) => {
+                        stats.files_read += 1;
+                        stats.bytes_in += size;
+                        stream(
+                            &matcher,
+                            &name,
+                            &mut FileFill(f),
+                            &mut output,
+                            &mut collector,
+                            &mut stats,
+                            WINDOW_BYTES,
+                        );
+                    }
                     Err(reason) => {
                         stats.files_read += 1;
                         stats.fail(&name, reason);
@@ -620,7 +791,15 @@ pub fn read_files<C: Collector>(files: &[LogFile], opts: &ReadOptions<'_>) -> (C
     (collector, stats)
 }
 
-fn read_file(path: &Path, buf: &mut Vec<u8>) -> Result<(), String> {
+/// How a file was opened by [`read_file`].
+enum Opened {
+    /// Read whole into the buffer.
+    Whole,
+    /// A plain (not gzip) file larger than a window, to be read in parts; and its size.
+    Large(fs::File, u64),
+}
+
+fn read_file(path: &Path, buf: &mut Vec<u8>) -> Result<Opened, String> {
     let reason = |e: std::io::Error| match e.kind() {
         std::io::ErrorKind::NotFound => "cannot read: no such file (a dangling link?)".to_string(),
         std::io::ErrorKind::PermissionDenied => "cannot read: permission denied".to_string(),
@@ -628,18 +807,99 @@ fn read_file(path: &Path, buf: &mut Vec<u8>) -> Result<(), String> {
     };
     let mut f = fs::File::open(path).map_err(reason)?;
     let size = f.metadata().map_err(reason)?.len();
-    if size > MAX_FILE_BYTES {
-        return Err(format!("too large: {} MB (at most {} MB)", size >> 20, MAX_FILE_BYTES >> 20));
-    }
     buf.clear();
+    if size > WINDOW_BYTES as u64 {
+        let mut magic = [0u8; 2];
+        f.read_exact(&mut magic).map_err(reason)?;
+        if magic != [0x1f, 0x8b] {
+            use std::io::Seek;
+            f.rewind().map_err(reason)?;
+            return Ok(Opened::Large(f, size));
+        }
+        if size > MAX_FILE_BYTES {
+            return Err(format!(
+                "too large: {} MB of gzip (at most {} MB)",
+                size >> 20,
+                MAX_FILE_BYTES >> 20
+            ));
+        }
+        buf.extend_from_slice(&magic);
+    }
     buf.reserve(size as usize + 1);
     f.read_to_end(buf).map_err(reason)?;
-    Ok(())
+    Ok(Opened::Whole)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Default)]
+    struct Times(Vec<String>);
+    impl Collector for Times {
+        fn record(&mut self, e: &Event<'_>, raw: &str) {
+            assert!(raw.starts_with('{') && raw.ends_with('}'));
+            self.0.push(e.event_time.as_deref().unwrap_or("").to_string());
+        }
+        fn merge(&mut self, other: Self) {
+            self.0.extend(other.0);
+        }
+    }
+
+    fn gz(b: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(b).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn windows_give_the_same_records_as_whole_files() {
+        let mut text = String::from("{\"Records\": [\n");
+        for i in 0..40 {
+            if i > 0 {
+                text.push_str(if i % 3 == 0 { " ,\n " } else { "," });
+            }
+            if i == 17 {
+                text.push_str("42, ");
+            }
+            let pad = "x\\\"{[".repeat(i % 7 * 5);
+            text.push_str(&format!(
+                r#"{{"eventTime":"2026-10-01T00:00:{i:02}Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","p":"{pad}"}}"#
+            ));
+        }
+        text.push_str("\n], \"x\": 1}\n");
+        let window = TimeWindow::default();
+        let opts = ReadOptions { filter: &PrincipalFilter::Any, window: &window, threads: 1, progress: None };
+        let matcher = Matcher::new(&opts);
+        let (mut whole, mut whole_stats) = (Times::default(), ReadStats::default());
+        read_one(&matcher, "f", text.as_bytes(), &mut Vec::new(), &mut whole, &mut whole_stats);
+        assert_eq!((whole_stats.records, whole_stats.matched, whole_stats.malformed), (41, 40, 1));
+        assert!(whole_stats.failed.is_empty());
+        let zipped = [gz(&text.as_bytes()[..100]), gz(&text.as_bytes()[100..])].concat(); // two members
+        for size in [1, 7, 64, 100, 333, 1000, 100_000] {
+            let (mut got, mut stats) = (Times::default(), ReadStats::default());
+            stream(&matcher, "f", &mut Inflater::new(&zipped), &mut Vec::new(), &mut got, &mut stats, size);
+            assert_eq!(got.0, whole.0, "window {size}");
+            assert_eq!((stats.records, stats.matched, stats.malformed), (41, 40, 1), "window {size}");
+            assert!(stats.failed.is_empty(), "{:?}", stats.failed);
+            assert_eq!(stats.bytes_decompressed, text.len() as u64);
+            // Cut short: the complete records before the cut, and a reason.
+            let (mut got, mut stats) = (Times::default(), ReadStats::default());
+            stream(
+                &matcher,
+                "f",
+                &mut Inflater::new(&zipped[..zipped.len() - 30]),
+                &mut Vec::new(),
+                &mut got,
+                &mut stats,
+                size,
+            );
+            assert_eq!(stats.failed.len(), 1);
+            assert!(stats.failed[0].reason.starts_with("truncated gzip"), "{:?}", stats.failed);
+            assert!(got.0.len() < 40 && got.0[..] == whole.0[..got.0.len()], "window {size}");
+        }
+    }
 
     #[test]
     fn dates_from_paths() {

@@ -24,10 +24,10 @@ pub enum Element {
 /// Why a text could not be split to its end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SplitError {
-    /// The text ended inside the array (or inside a string); `at` is where the last complete element
-    /// ended.
+    /// The text ended inside the array (or inside a string); every element before `at` was handed
+    /// out, and reading on from `at` (behind a `[`) finds the rest.
     Truncated {
-        /// Offset just after the last complete element.
+        /// Where the first incomplete element starts (or the last complete one ends).
         at: usize,
     },
 }
@@ -231,6 +231,7 @@ fn split_impl<const AVX2: bool>(
                         gap(text, gap_start, at, commas_expected, &mut on_element);
                     }
                     elem_start = at;
+                    last_end = at;
                 } else if depth == 1 {
                     if elements {
                         on_element(Element::Container(elem_start, at + 1));
@@ -435,7 +436,7 @@ mod tests {
         assert!(r.is_ok());
         let (objs, _, r) = split(r#"[{"a":1},{"b":"#);
         assert_eq!(objs, vec![r#"{"a":1}"#]);
-        assert_eq!(r, Err(SplitError::Truncated { at: 8 }));
+        assert_eq!(r, Err(SplitError::Truncated { at: 9 }));
         let (objs, other, r) = split("[]");
         assert!(objs.is_empty() && other.is_empty() && r == Ok(2));
     }
@@ -450,6 +451,23 @@ mod tests {
         assert_eq!(r, Ok(t.len()));
         for o in objs {
             serde_json::from_str::<serde_json::Value>(&o).unwrap();
+        }
+    }
+
+    #[test]
+    fn portable_and_vector_paths_agree() {
+        let s = "\\\"".repeat(33) + "{[" + &"\\".repeat(31) + "]}";
+        let t = format!(r#"{{"Records":[{{"k":"{s}","n":[{{}},[],{{"a":[1,"}}"]}}]}}, 7 ,{{"k":"{s}"}}, {{"#);
+        for cut in [t.len(), t.len() - 1, t.len() - 40] {
+            let text = &t.as_bytes()[..cut];
+            let (mut a, mut b) = (vec![], vec![]);
+            let ra = split_impl::<false>(text, 11, true, |e| a.push(e));
+            let rb = split_array(text, 11, true, |e| b.push(e));
+            assert_eq!((ra, &a), (rb, &b));
+            assert_eq!(
+                a.iter().filter(|e| matches!(e, Element::Container(..))).count(),
+                2 - usize::from(cut < t.len() - 30)
+            );
         }
     }
 
