@@ -1,5 +1,7 @@
-//! Analyses over principals: `diff` (local-vs-prod parity).
+//! Analyses over principals: `diff` (local-vs-prod parity), effective permissions, `generate`
+//! (the minimal policy from usage).
 
 pub mod audit;
 pub mod diff;
 pub mod effective;
+pub mod generate;

@@ -7,6 +7,7 @@ mod audit;
 mod catalog;
 mod check;
 mod diff;
+mod generate;
 mod graph;
 mod render;
 mod sarif;
@@ -90,6 +91,8 @@ pub enum Command {
     Audit(Box<audit::AuditArgs>),
     /// What a principal actually did, from CloudTrail.
     Usage(Box<usage::UsageArgs>),
+    /// The minimal policy from CloudTrail usage, proven against the current grant.
+    Generate(Box<generate::GenerateArgs>),
     /// Print a principal's permission graph (Graphviz DOT).
     Graph(graph::GraphArgs),
     /// Collect account state once for offline use (--snapshot).
@@ -118,6 +121,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Graph(args) => graph::run(args, &cli.global, &style),
         Command::Usage(args) => usage::run(args, &cli.global, &style),
         Command::Audit(args) => audit::run(args, &cli.global, &style),
+        Command::Generate(args) => generate::run(args, &cli.global, &style),
         Command::Snapshot(args) => snapshot::run(args, &cli.global, &style),
         Command::Check(args) => check::run(args, &cli.global, &style),
         Command::Simulate(args) => simulate::run(args, &cli.global, &style),

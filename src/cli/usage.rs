@@ -88,6 +88,48 @@ pub fn principal_filter(
     Ok(Target { filter, label: arn.to_string(), account: p.account.clone(), subject: None })
 }
 
+/// The current grant of a `--principal` (role, role session or user): from the snapshot, or read
+/// live from IAM. Errors say why it could not be known.
+pub fn principal_subject(arn: &str, global: &GlobalArgs) -> Result<iamfit::account::Subject, String> {
+    use iamfit::account::CallerIdentity;
+    let p = Principal::parse(arn).map_err(|e| e.to_string())?;
+    let account_id = p.account.clone().unwrap_or_default();
+    let (role_arn, session) = match p.kind {
+        PrincipalKind::Role => (Some(arn.to_string()), "iamfit".to_string()),
+        PrincipalKind::AssumedRole => {
+            (p.role_arn.clone(), arn.rsplit('/').next().unwrap_or("iamfit").to_string())
+        }
+        PrincipalKind::User => (None, String::new()),
+        _ => return Err(format!("{arn} is not a role, role session or user")),
+    };
+    let identity_arn = match (&role_arn, p.kind) {
+        (Some(_), _) => {
+            format!("arn:aws:sts::{account_id}:assumed-role/{}/{session}", p.name.clone().unwrap_or_default())
+        }
+        _ => arn.to_string(),
+    };
+    let identity = CallerIdentity { account: account_id, arn: identity_arn, user_id: String::new() };
+    let account = match &global.snapshot {
+        Some(dir) => iamfit::account::snapshot::load(dir).map_err(|e| e.to_string())?,
+        None => {
+            let rt = super::source::runtime().map_err(|e| e.message)?;
+            rt.block_on(async {
+                let opts = super::source::live_options(global);
+                let config = iamfit::account::live::sdk_config(&opts).await.map_err(|e| e.to_string())?;
+                let mut account = iamfit::account::Account::default();
+                iamfit::account::live::add_identity(&config, &mut account, "principal", identity.clone())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok::<_, String>(account)
+            })?
+        }
+    };
+    match role_arn {
+        Some(role) => account.role_subject(&role, &session).map_err(|e| e.to_string()),
+        None => account.identity_subject(&identity).map_err(|e| e.to_string()),
+    }
+}
+
 /// For every action the principal is granted: used, unused, or unobservable (CloudTrail does not
 /// record it, or records it only as a data event the trail may not log).
 pub fn coverage_json(subject: &iamfit::account::Subject, r: &Replay) -> Value {
