@@ -133,7 +133,12 @@ pub fn replay(
     }
     // A snapshot's own trail is a frozen record: without --since it is read whole.
     let window = window(args, default_snapshot_trail)?;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // IAMFIT_THREADS caps the reader threads (benchmarks); the default is one per core.
+    let threads = std::env::var("IAMFIT_THREADS")
+        .ok()
+        .and_then(|t| t.parse::<usize>().ok())
+        .filter(|t| *t > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let show_progress = std::io::stderr().is_terminal() && !global.quiet;
     let progress = |p: &read::Progress| {
         if show_progress {
