@@ -66,7 +66,7 @@ fn demo_policy_allows_what_was_used_and_nothing_denied() {
     assert_eq!(out, again, "two runs give the same bytes");
     assert!(policy_size(&out) <= MANAGED_POLICY_LIMIT, "{} characters", policy_size(&out));
     assert!(errors(&out).is_empty(), "{:?}", errors(&out));
-    let set = set_of(&[out.clone()]);
+    let set = set_of(std::slice::from_ref(&out));
 
     let truth: Value = serde_json::from_str(
         &std::fs::read_to_string(concat!(
