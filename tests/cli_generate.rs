@@ -66,7 +66,7 @@ fn demo_policy_allows_what_was_used_and_nothing_denied() {
     assert_eq!(out, again, "two runs give the same bytes");
     assert!(policy_size(&out) <= MANAGED_POLICY_LIMIT, "{} characters", policy_size(&out));
     assert!(errors(&out).is_empty(), "{:?}", errors(&out));
-    let set = set_of(&[out.clone()]);
+    let set = set_of(std::slice::from_ref(&out));
 
     let truth: Value = serde_json::from_str(
         &std::fs::read_to_string(concat!(
@@ -122,7 +122,7 @@ fn demo_policy_allows_what_was_used_and_nothing_denied() {
     std::fs::write(&file, &out).unwrap();
     let (code, check_out, check_err) = iamfit(&["check", file.to_str().unwrap()]);
     assert_eq!(code, 0, "{check_out}{check_err}");
-    assert!(check_out.contains("0 error(s)"), "{check_out}");
+    assert!(format!("{check_out}{check_err}").contains("0 error(s)"), "{check_out}{check_err}");
 }
 
 #[test]
@@ -240,9 +240,13 @@ fn s3_keys_are_summarised_by_granularity_and_intersected_with_the_grant() {
     assert_eq!(g.proof.used_calls_allowed, 200);
     assert_eq!(g.proof.broader_than_current, 0);
 
-    let g = generate(&usage, Some(&current), cat, &opts(Granularity::Exact));
+    let roomy = Options { granularity: Granularity::Exact, size_limit: 100_000, ..Options::default() };
+    let g = generate(&usage, Some(&current), cat, &roomy);
     assert_eq!(resources_of(&g), keys);
-    assert!(g.split, "200 ARNs do not fit one managed policy: {:?}", g.notes);
+    // 200 ARNs of one service do not fit a managed policy: coarsened, and said so.
+    let g = generate(&usage, Some(&current), cat, &opts(Granularity::Exact));
+    assert_eq!(resources_of(&g), ["arn:aws:s3:::bucket/invoices/2026/11/*"]);
+    assert!(g.notes.iter().any(|n| n.contains("coarsened")), "{:?}", g.notes);
 
     let g = generate(&usage, Some(&current), cat, &opts(Granularity::Wildcard));
     assert_eq!(resources_of(&g), ["arn:aws:s3:::bucket/*"]);
@@ -274,22 +278,29 @@ fn s3_keys_are_summarised_by_granularity_and_intersected_with_the_grant() {
 
 #[test]
 fn split_documents_each_fit_and_validate() {
-    let keys = invoices();
-    let mut pairs: Vec<(&str, &str)> = keys.iter().map(|k| ("s3:GetObject", k.as_str())).collect();
-    pairs.push(("dynamodb:GetItem", "arn:aws:dynamodb:us-east-1:111122223333:table/orders"));
-    let current =
-        role_subject(&format!(r#"{BUCKET_ALL},{{"Effect":"Allow","Action":"dynamodb:*","Resource":"*"}}"#));
-    let g = generate(&usage_of(&pairs), Some(&current), Catalog::get(), &opts(Granularity::Exact));
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for i in 0..4 {
+        pairs
+            .push(("dynamodb:GetItem".into(), format!("arn:aws:dynamodb:us-east-1:111122223333:table/t{i}")));
+        pairs.push(("s3:GetObject".into(), format!("arn:aws:s3:::bucket-{i}/k.json")));
+        pairs.push(("sqs:SendMessage".into(), format!("arn:aws:sqs:us-east-1:111122223333:queue-{i}")));
+    }
+    let pairs: Vec<(&str, &str)> = pairs.iter().map(|(a, r)| (a.as_str(), r.as_str())).collect();
+    let current = role_subject(r#"{"Effect":"Allow","Action":["dynamodb:*","s3:*","sqs:*"],"Resource":"*"}"#);
+    let small = Options { granularity: Granularity::Exact, size_limit: 700, ..Options::default() };
+    let whole = generate(&usage_of(&pairs), Some(&current), Catalog::get(), &Options::default());
+    assert!(whole.documents[0].size() > 700, "{}", whole.documents[0].size());
+    let g = generate(&usage_of(&pairs), Some(&current), Catalog::get(), &small);
     assert!(g.split);
-    assert!(g.documents.len() >= 2);
+    assert!(g.documents.len() >= 2, "{:?}", g.documents);
     for d in &g.documents {
-        assert!(d.size() <= MANAGED_POLICY_LIMIT, "{}", d.size());
+        assert!(d.size() <= 700, "{}", d.size());
         let text = serde_json::to_string_pretty(&d.to_json()).unwrap();
         assert!(errors(&text).is_empty(), "{:?}", errors(&text));
     }
-    assert!(g.notes.iter().any(|n| n.contains("coarsened")), "{:?}", g.notes);
-    assert!(g.notes.iter().any(|n| n.contains("split")), "{:?}", g.notes);
+    assert!(g.notes.iter().any(|n| n.contains("split by service")), "{:?}", g.notes);
     assert_eq!(g.proof.used_calls_allowed, g.proof.used_calls);
+    assert_eq!(g.statement_count(), whole.statement_count());
 }
 
 #[test]
@@ -508,7 +519,7 @@ fn statement_strategy() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn generated_is_never_broader_than_current(
@@ -523,12 +534,20 @@ proptest! {
             .collect();
         let g = generate(&usage_of(&pairs), Some(&current), Catalog::get(), &opts(granularity));
         prop_assert_eq!(g.proof.broader_than_current, 0);
-        let texts: Vec<String> =
-            g.documents.iter().map(|d| serde_json::to_string(&d.to_json()).unwrap()).collect();
+        let texts: Vec<String> = g
+            .documents
+            .iter()
+            .filter(|d| !d.statements.is_empty())
+            .map(|d| serde_json::to_string(&d.to_json()).unwrap())
+            .collect();
         let generated = set_of(&texts);
         let ctx = RequestContext::new();
         for action in ACTIONS {
-            for probe in RESOURCES.iter().chain(PROBES) {
+            // Without resource-level permissions AWS always evaluates the action on `*`.
+            let resource_level = Catalog::get().action(action).unwrap().supports_resource_level_permissions();
+            let probes: Vec<&str> =
+                if resource_level { RESOURCES.iter().chain(PROBES).copied().collect() } else { vec!["*"] };
+            for probe in probes {
                 let req = Request {
                     principal: Some(&current.principal),
                     action,

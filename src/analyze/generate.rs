@@ -212,6 +212,7 @@ enum Tok {
 struct Pat(Vec<Tok>);
 
 impl Pat {
+    #[cfg(test)]
     fn exact(text: &str) -> Pat {
         Pat(vec![Tok::Lit(text.to_string())])
     }
@@ -918,6 +919,7 @@ pub fn generate(usage: &Usage, current: Option<&Subject>, catalog: &Catalog, opt
         g.documents = parts;
     }
 
+    g.documents.retain(|d| !d.statements.is_empty());
     for plan in plans.values() {
         g.proof.checked_against_current += plan.proven;
         g.proof.conditional.extend(plan.conditional.iter().cloned());

@@ -91,7 +91,8 @@ pub fn run(args: &GenerateArgs, global: &GlobalArgs, style: &Style) -> CliResult
         .map(|f| iamfit::account::function_name(f).to_string())
         .or_else(|| args.principal.as_deref().and_then(|p| p.rsplit('/').next()).map(str::to_string))
         .unwrap_or_else(|| "generated".into());
-    let text = render(&g, args.format, &name);
+    let empty = g.documents.is_empty();
+    let text = if empty { String::new() } else { render(&g, args.format, &name) };
     std::io::stdout()
         .lock()
         .write_all(text.as_bytes())
@@ -140,6 +141,13 @@ pub fn run(args: &GenerateArgs, global: &GlobalArgs, style: &Style) -> CliResult
                 );
             }
         }
+    }
+    if empty {
+        return Err(CliError::usage(format!(
+            "none of the {} used call(s) is granted by the current policies of {}: there is no policy to print",
+            g.proof.used_calls, target.label
+        ))
+        .with_hint("the calls are listed above as missing; grant what is needed, then run generate again"));
     }
     if r.partial() {
         style.warn(&format!(
