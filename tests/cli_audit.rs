@@ -1,23 +1,12 @@
 //! `iamfit audit` on hand-written policies with hand-written expectations, on the demo function with
 //! its trail, and its SARIF validated against the SARIF 2.1.0 schema.
 
+mod support;
+
 use std::process::Command;
 
 use serde_json::Value;
-
-fn iamfit(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_iamfit"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("AWS_PROFILE")
-        .output()
-        .expect("iamfit runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
+use support::iamfit;
 
 fn findings(json: &Value) -> Vec<Value> {
     json["findings"].as_array().cloned().unwrap_or_default()

@@ -1,23 +1,10 @@
 //! `iamfit diff` on the bundled demo account, against the mismatches designed by hand in
 //! `policy-fixtures/README.md` (not computed with iamfit's evaluator).
 
-use std::process::Command;
+mod support;
 
 use serde_json::Value;
-
-fn iamfit(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_iamfit"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("AWS_PROFILE")
-        .output()
-        .expect("iamfit runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
+use support::iamfit;
 
 fn demo_json() -> Value {
     let (code, out, err) = iamfit(&[

@@ -1,24 +1,12 @@
 //! `iamfit usage` on the demo account's CloudTrail, against the ground truth the trail generator
 //! wrote from the records it generated (`policy-fixtures/demo/cloudtrail-truth.json`), and on bad input.
 
+mod support;
+
 use std::io::Write;
-use std::process::Command;
 
 use serde_json::Value;
-
-fn iamfit(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_iamfit"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("AWS_PROFILE")
-        .output()
-        .expect("iamfit runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
+use support::iamfit;
 
 fn truth(principal: &str) -> Value {
     let text = std::fs::read_to_string(concat!(

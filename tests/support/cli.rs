@@ -58,3 +58,16 @@ pub fn iamfit_command(aws_dir: &Path, endpoint: &str) -> Command {
 pub fn run_iamfit(aws_dir: &Path, endpoint: &str, args: &[&str]) -> Output {
     iamfit_command(aws_dir, endpoint).args(args).output().expect("run the iamfit binary")
 }
+
+/// Runs the iamfit binary in the repository root (offline commands: no AWS environment is passed)
+/// and returns (exit status, stdout, stderr).
+pub fn iamfit(args: &[&str]) -> (i32, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_iamfit"));
+    clear_aws_env(&mut cmd);
+    let out = cmd.args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().expect("run the iamfit binary");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
