@@ -221,3 +221,41 @@ async fn trust_names_the_denying_side_and_the_least_statement() {
     let out = run_iamfit(dir.path(), &endpoint, &["trust", "--function", "orders", "--profile", "dev"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("may assume"));
 }
+
+#[tokio::test]
+async fn refresh_uses_credential_process_and_signals_reach_the_child() {
+    let moto = Moto::start();
+    let endpoint = moto.endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    seed(&endpoint, dir.path()).await;
+    let cache = dir.path().join("cache");
+
+    // --refresh: no static keys; a temporary profile whose credential_process runs `iamfit credentials`.
+    let script = "echo \"key=$AWS_ACCESS_KEY_ID\"; echo \"profile=$AWS_PROFILE\"; \
+                  sh -c \"$(sed -n 's/^credential_process = //p' \"$AWS_CONFIG_FILE\")\"";
+    let out = iamfit_command(dir.path(), &endpoint)
+        .env("IAMFIT_CACHE_DIR", &cache)
+        .args(["exec", "--function", "orders", "--profile", "dev", "--refresh", "--", "sh", "-c", script])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[..2], ["key=", "profile=iamfit-orders"]);
+    let json: Value = serde_json::from_str(lines[2]).expect("credential_process JSON");
+    assert_eq!(json["Version"], 1);
+
+    // SIGTERM to iamfit reaches the child; its exit status comes back.
+    let mut child = iamfit_command(dir.path(), &endpoint)
+        .args(["exec", "--function", "orders", "--profile", "dev", "--", "sh", "-c"])
+        .arg("trap 'exit 42' TERM; echo ready; sleep 30 & wait")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut reader, &mut line).unwrap();
+    assert_eq!(line.trim(), "ready");
+    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(42));
+}
