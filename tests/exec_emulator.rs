@@ -70,7 +70,7 @@ async fn the_child_runs_as_the_role_with_the_function_environment() {
     seed(&endpoint, dir.path()).await;
 
     let script = format!(
-        "{PRINT_CREDS}; echo $AWS_LAMBDA_FUNCTION_NAME; echo $TABLE; echo $AWS_REGION; echo $AWS_ENDPOINT_URL; echo \"profile=$AWS_PROFILE\"; echo $AWS_LAMBDA_FUNCTION_VERSION; echo $AWS_EXECUTION_ENV"
+        "{PRINT_CREDS}; echo $AWS_LAMBDA_FUNCTION_NAME; echo $TABLE; echo $AWS_REGION; echo $AWS_ENDPOINT_URL; echo \"profile=$AWS_PROFILE\"; echo $AWS_LAMBDA_FUNCTION_VERSION; echo $AWS_EXECUTION_ENV; echo $AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
     );
     let out = exec(dir.path(), &endpoint, &[], &script);
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -87,7 +87,8 @@ async fn the_child_runs_as_the_role_with_the_function_environment() {
             endpoint.as_str(),
             "profile=",
             "$LATEST",
-            "AWS_Lambda_python3.12"
+            "AWS_Lambda_python3.12",
+            "128"
         ]
     );
     // Secrets never reach stderr.

@@ -166,6 +166,12 @@ pub async fn assume_role(
     })
 }
 
+/// The function's memory size in MB (`None` when it cannot be read; only for the Lambda-like environment).
+pub async fn memory_size(config: &SdkConfig, function: &str) -> Option<i32> {
+    let lambda = aws_sdk_lambda::Client::new(config);
+    lambda.get_function_configuration().function_name(function).send().await.ok()?.memory_size()
+}
+
 /// The credential cache folder: `$IAMFIT_CACHE_DIR`, else the user's cache folder `/iamfit`, then `credentials/`.
 pub fn cache_dir() -> Option<PathBuf> {
     let base = match std::env::var_os("IAMFIT_CACHE_DIR") {

@@ -58,6 +58,7 @@ pub struct Assumed {
     pub function: Function,
     pub region: String,
     pub credentials: TempCredentials,
+    pub memory_size: Option<i32>,
 }
 
 /// Reads the session policy argument (a file) and checks it against STS's limit.
@@ -98,7 +99,8 @@ pub fn assume_for(global: &GlobalArgs, args: &RoleArgs, policy: Option<String>) 
             .map(str::to_string)
             .or_else(|| config.region().map(|r| r.to_string()))
             .unwrap_or_default();
-        Ok::<_, LiveError>(Assumed { function, region, credentials })
+        let memory_size = assume::memory_size(&config, &args.function).await;
+        Ok::<_, LiveError>(Assumed { function, region, credentials, memory_size })
     });
     match result {
         Ok(a) => Ok(a),
@@ -269,6 +271,9 @@ pub fn run(args: &ExecArgs, global: &GlobalArgs, style: &Style) -> CliResult {
         .env("AWS_DEFAULT_REGION", &assumed.region)
         .env("AWS_LAMBDA_FUNCTION_NAME", iamfit::account::function_name(&f.name))
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST");
+    if let Some(mb) = assumed.memory_size {
+        cmd.env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", mb.to_string());
+    }
     if let Some(rt) = &f.runtime {
         cmd.env("AWS_EXECUTION_ENV", format!("AWS_Lambda_{rt}"));
     }
