@@ -10,6 +10,7 @@
 
 pub mod account;
 pub mod analyze;
+pub mod assume;
 pub mod catalog;
 pub mod eval;
 pub mod graph;

@@ -6,7 +6,9 @@
 mod audit;
 mod catalog;
 mod check;
+mod credentials;
 mod diff;
+mod exec;
 mod generate;
 mod graph;
 mod render;
@@ -15,6 +17,7 @@ mod simulate;
 mod snapshot;
 mod source;
 mod trail;
+mod trust;
 mod usage;
 
 use std::process::ExitCode;
@@ -104,6 +107,12 @@ pub enum Command {
     /// The IAM action catalog: expand patterns, show actions, update from AWS.
     #[command(subcommand)]
     Catalog(catalog::CatalogCommand),
+    /// Run a command locally with the function role's credentials and a Lambda-like environment.
+    Exec(Box<exec::ExecArgs>),
+    /// The function role's credentials as credential_process JSON (cached).
+    Credentials(Box<credentials::CredentialsArgs>),
+    /// Can the --profile principal assume the function's role; the least trust statement that would allow it.
+    Trust(trust::TrustArgs),
     /// Print shell completions for iamfit.
     Completions {
         /// The shell.
@@ -126,6 +135,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Check(args) => check::run(args, &cli.global, &style),
         Command::Simulate(args) => simulate::run(args, &cli.global, &style),
         Command::Catalog(cmd) => catalog::run(cmd, &cli.global, &style),
+        Command::Exec(args) => exec::run(args, &cli.global, &style),
+        Command::Credentials(args) => credentials::run(args, &cli.global, &style),
+        Command::Trust(args) => trust::run(args, &cli.global, &style),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(*shell, &mut cmd, "iamfit", &mut std::io::stdout());

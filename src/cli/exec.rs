@@ -1,0 +1,345 @@
+//! `iamfit exec`: run a command locally with the function role's credentials and a Lambda-like
+//! environment. Also the shared part of `iamfit credentials`: resolve the function, assume its role,
+//! and explain a refusal.
+//!
+//! Credentials in environment variables cannot change inside a running process: a run that outlives
+//! them (at most `--duration-seconds`, by default one hour) starts failing with expired-token errors.
+//! With `--refresh`, no static keys are set; instead the child gets `AWS_CONFIG_FILE` pointing at a
+//! temporary config whose profile runs `iamfit credentials` as its `credential_process`, and
+//! `AWS_PROFILE` naming that profile, so AWS SDKs fetch fresh credentials themselves.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use iamfit::account::live::{self, LiveError};
+use iamfit::account::Function;
+use iamfit::assume::{self, TempCredentials};
+
+use super::source::{live_error, live_options, load_accounts, runtime};
+use super::{CliError, CliResult, GlobalArgs, Style};
+
+/// Options shared by `exec` and `credentials`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RoleArgs {
+    /// The function whose execution role to assume (name or ARN).
+    #[arg(long, value_name = "F")]
+    pub function: String,
+    /// Limit the session with a session policy: a policy FILE (`minimal` is reserved for the
+    /// generated minimal policy).
+    #[arg(long, value_name = "minimal|FILE")]
+    pub session_policy: Option<String>,
+    /// How long the credentials last (900 up to the role's maximum session duration).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(900..=43200))]
+    pub duration_seconds: Option<i32>,
+}
+
+/// Arguments of `iamfit exec`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  iamfit exec --function orders --profile dev -- python handler_test.py\n  iamfit exec --function orders --refresh -- ./long-running-job\n\nCredentials in environment variables cannot be refreshed inside a running process; use --refresh for runs longer than --duration-seconds."
+)]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub role: RoleArgs,
+    /// Do not pass the function's own environment variables to the command.
+    #[arg(long)]
+    pub no_function_env: bool,
+    /// Let SDKs refresh credentials: set AWS_CONFIG_FILE/AWS_PROFILE to a temporary profile whose
+    /// credential_process runs `iamfit credentials` (no static keys in the environment).
+    #[arg(long)]
+    pub refresh: bool,
+    /// The command and its arguments.
+    #[arg(required = true, last = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+/// The resolved function and the role's credentials.
+pub struct Assumed {
+    pub function: Function,
+    pub region: String,
+    pub credentials: TempCredentials,
+    pub memory_size: Option<i32>,
+}
+
+/// Reads the session policy argument (a file) and checks it against STS's limit.
+pub fn session_policy(arg: Option<&str>) -> Result<Option<String>, CliError> {
+    let Some(arg) = arg else { return Ok(None) };
+    if arg == "minimal" {
+        return Err(CliError::usage("--session-policy minimal is not available yet").with_hint(
+            "generate the policy with `iamfit generate --function F > minimal.json` and pass --session-policy minimal.json",
+        ));
+    }
+    let text = std::fs::read_to_string(arg)
+        .map_err(|e| CliError::usage(format!("--session-policy {arg}: cannot read the file: {e}")))?;
+    assume::check_session_policy(&text)
+        .map(Some)
+        .map_err(|e| CliError::usage(format!("--session-policy {arg}: {e}")))
+}
+
+/// Resolves the function and assumes its role. On a refusal, explains which side denies.
+pub fn assume_for(global: &GlobalArgs, args: &RoleArgs, policy: Option<String>) -> Result<Assumed, CliError> {
+    if global.snapshot.is_some() {
+        return Err(CliError::usage("this command needs AWS: it assumes the role (drop --snapshot)"));
+    }
+    let rt = runtime()?;
+    let result = rt.block_on(async {
+        let mut opts = live_options(global);
+        if opts.region.is_none() {
+            opts.region = region_of(&args.function);
+        }
+        let config = live::sdk_config(&opts).await?;
+        let (identity, function) =
+            tokio::join!(live::caller_identity(&config), live::function(&config, &args.function));
+        let (identity, function) = (identity?, function?);
+        let session = assume::session_name(&identity.arn);
+        let credentials =
+            assume::assume_role(&config, &function.role, &session, policy, args.duration_seconds).await?;
+        let region = function
+            .region()
+            .map(str::to_string)
+            .or_else(|| config.region().map(|r| r.to_string()))
+            .unwrap_or_default();
+        let memory_size = assume::memory_size(&config, &args.function).await;
+        Ok::<_, LiveError>(Assumed { function, region, credentials, memory_size })
+    });
+    match result {
+        Ok(a) => Ok(a),
+        Err(e @ LiveError::AccessDenied { call: "sts:AssumeRole", .. }) => {
+            Err(explain_denied(global, &args.function, e))
+        }
+        Err(e) => Err(live_error(e)),
+    }
+}
+
+/// AssumeRole was refused: run the trust analysis and say which side denies and the fix.
+fn explain_denied(global: &GlobalArgs, function: &str, e: LiveError) -> CliError {
+    let base = CliError::other(e.to_string());
+    match analyze(global, function) {
+        Ok(a) => {
+            let side = match a.denying {
+                Some(assume::DenyingSide::Trust) => "the role's trust policy does not allow you",
+                Some(assume::DenyingSide::Identity) => "your identity policies do not allow sts:AssumeRole on the role",
+                Some(assume::DenyingSide::Both) => {
+                    "neither the role's trust policy nor your identity policies allow it"
+                }
+                None => "iamfit's evaluation allows it; a condition, an SCP or a session limit may refuse it",
+            };
+            let mut hint = format!("{side} (see `iamfit trust --function {function}`)");
+            if let Some(s) = &a.fix_statement {
+                hint.push_str(&format!("; trust statement that would allow exactly you: {s}; warning: {}", assume::TRUST_WARNING));
+            }
+            if let Some(s) = &a.fix_identity {
+                hint.push_str(&format!("; identity statement you need: {s}"));
+            }
+            base.with_hint(hint)
+        }
+        Err(_) => base.with_hint(format!(
+            "either the role's trust policy does not allow you or your identity policies do not allow sts:AssumeRole; `iamfit trust --function {function}` tells which"
+        )),
+    }
+}
+
+/// The trust analysis for the `--profile` principal and the function's role.
+pub fn analyze(global: &GlobalArgs, function: &str) -> Result<assume::TrustAnalysis, CliError> {
+    let profile = global.profile.clone().unwrap_or_else(|| "default".to_string());
+    let loaded = load_accounts(global, Some(&profile), Some(function), None)?;
+    let account = &loaded.local_account;
+    let f = account.function(function).map_err(|e| CliError::usage(e.to_string()))?;
+    let role = account
+        .role(&f.role)
+        .ok_or_else(|| CliError::other(format!("the role {} of {function} could not be read", f.role)))?;
+    let identity = account.identity(&profile).map_err(|e| CliError::usage(e.to_string()))?;
+    let subject = account.identity_subject(identity).map_err(|e| CliError::usage(e.to_string()))?;
+    Ok(assume::analyze_trust(&subject, role))
+}
+
+fn region_of(function: &str) -> Option<String> {
+    function
+        .strip_prefix("arn:")
+        .and_then(|_| function.split(':').nth(3))
+        .filter(|r| !r.is_empty())
+        .map(str::to_string)
+}
+
+/// `iamfit credentials ...` arguments that reproduce this run (for `--refresh`).
+fn credentials_command(global: &GlobalArgs, args: &RoleArgs) -> Result<Vec<String>, CliError> {
+    let exe = std::env::current_exe()
+        .map_err(|e| CliError::other(format!("cannot find the iamfit binary: {e}")))?;
+    let mut cmd = vec!["env".to_string()];
+    // The child's AWS_CONFIG_FILE / AWS_PROFILE point at the temporary profile; give iamfit the user's.
+    let config = std::env::var("AWS_CONFIG_FILE")
+        .ok()
+        .or_else(|| dirs::home_dir().map(|h| h.join(".aws").join("config").to_string_lossy().into_owned()));
+    cmd.push("-u".into());
+    cmd.push("AWS_PROFILE".into());
+    if let Some(c) = config {
+        cmd.push(format!("AWS_CONFIG_FILE={c}"));
+    }
+    cmd.push(exe.to_string_lossy().into_owned());
+    cmd.push("credentials".into());
+    cmd.extend(["--function".to_string(), args.function.clone()]);
+    let profile = global.profile.clone().ok_or_else(|| {
+        CliError::usage("--refresh needs a profile (--profile or AWS_PROFILE) for iamfit credentials to use")
+    })?;
+    cmd.extend(["--profile".to_string(), profile]);
+    if let Some(r) = &global.region {
+        cmd.extend(["--region".to_string(), r.clone()]);
+    }
+    if let Some(e) = &global.endpoint_url {
+        cmd.extend(["--endpoint-url".to_string(), e.clone()]);
+    }
+    if let Some(p) = &args.session_policy {
+        let abs =
+            std::fs::canonicalize(p).map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|_| p.clone());
+        cmd.extend(["--session-policy".to_string(), abs]);
+    }
+    if let Some(d) = args.duration_seconds {
+        cmd.extend(["--duration-seconds".to_string(), d.to_string()]);
+    }
+    Ok(cmd)
+}
+
+fn quote(arg: &str) -> String {
+    if !arg.is_empty() && arg.chars().all(|c| c.is_ascii_alphanumeric() || "/._-=:@,+".contains(c)) {
+        arg.to_string()
+    } else {
+        format!("\"{}\"", arg.replace('\\', "\\\\").replace('"', "\\\""))
+    }
+}
+
+/// Writes the temporary config (mode 0600) for `--refresh`; returns its path and the profile name.
+fn refresh_config(global: &GlobalArgs, args: &RoleArgs, region: &str) -> Result<(PathBuf, String), CliError> {
+    use std::io::Write;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let command = credentials_command(global, args)?;
+    let dir = assume::cache_dir().ok_or_else(|| CliError::other("no cache folder: set IAMFIT_CACHE_DIR"))?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .map_err(|e| CliError::other(format!("cannot create {}: {e}", dir.display())))?;
+    let path = dir.join(format!("exec-{}.config", std::process::id()));
+    let name: String = format!("iamfit-{}", iamfit::account::function_name(&args.function))
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || "-_".contains(c) { c } else { '-' })
+        .collect();
+    let text = format!(
+        "[profile {name}]\nregion = {region}\ncredential_process = {}\n",
+        command.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ")
+    );
+    let _ = std::fs::remove_file(&path);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|e| CliError::other(format!("cannot write {}: {e}", path.display())))?;
+    Ok((path, name))
+}
+
+pub fn run(args: &ExecArgs, global: &GlobalArgs, style: &Style) -> CliResult {
+    let policy = session_policy(args.role.session_policy.as_deref())?;
+    let assumed = assume_for(global, &args.role, policy)?;
+    let f = &assumed.function;
+    let mut cmd = std::process::Command::new(&args.command[0]);
+    cmd.args(&args.command[1..]);
+    for var in ["AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SECURITY_TOKEN", "AWS_CREDENTIAL_EXPIRATION"] {
+        cmd.env_remove(var);
+    }
+    if !args.no_function_env {
+        for (k, v) in &f.environment {
+            cmd.env(k, v);
+        }
+    }
+    let mut temp_config = None;
+    if args.refresh {
+        let (path, profile) = refresh_config(global, &args.role, &assumed.region)?;
+        for var in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"] {
+            cmd.env_remove(var);
+        }
+        cmd.env("AWS_CONFIG_FILE", &path).env("AWS_PROFILE", profile);
+        temp_config = Some(path);
+    } else {
+        let c = &assumed.credentials;
+        cmd.env("AWS_ACCESS_KEY_ID", &c.access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &c.secret_access_key)
+            .env("AWS_SESSION_TOKEN", &c.session_token)
+            .env("AWS_CREDENTIAL_EXPIRATION", &c.expiration);
+    }
+    cmd.env("AWS_REGION", &assumed.region)
+        .env("AWS_DEFAULT_REGION", &assumed.region)
+        .env("AWS_LAMBDA_FUNCTION_NAME", iamfit::account::function_name(&f.name))
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST");
+    if let Some(mb) = assumed.memory_size {
+        cmd.env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", mb.to_string());
+    }
+    if let Some(rt) = &f.runtime {
+        cmd.env("AWS_EXECUTION_ENV", format!("AWS_Lambda_{rt}"));
+    }
+    if let Some(h) = &f.handler {
+        cmd.env("_HANDLER", h);
+    }
+    if let Some(e) = &global.endpoint_url {
+        cmd.env("AWS_ENDPOINT_URL", e);
+    }
+    if !global.quiet && !args.refresh {
+        style.note(&format!(
+            "running as {} until {} (environment credentials are not refreshed; use --refresh for longer runs)",
+            f.role, assumed.credentials.expiration
+        ));
+    }
+    let status = run_child(cmd, &args.command[0]);
+    if let Some(p) = temp_config {
+        let _ = std::fs::remove_file(p);
+    }
+    status
+}
+
+/// Runs the child, forwarding SIGINT/SIGTERM/SIGHUP to it, and returns its exit status
+/// (128 + signal when a signal ended it).
+fn run_child(cmd: std::process::Command, name: &str) -> CliResult {
+    use std::os::unix::process::ExitStatusExt;
+    let rt = runtime()?;
+    let status = rt.block_on(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut child = tokio::process::Command::from(cmd)
+            .spawn()
+            .map_err(|e| CliError::other(format!("cannot run {name}: {e}")))?;
+        let pid = child.id();
+        let mut sigs = Vec::new();
+        for (kind, label) in [
+            (SignalKind::interrupt(), "INT"),
+            (SignalKind::terminate(), "TERM"),
+            (SignalKind::hangup(), "HUP"),
+        ] {
+            let s = signal(kind).map_err(|e| CliError::other(format!("cannot watch signals: {e}")))?;
+            sigs.push((s, label));
+        }
+        let [(mut int, _), (mut term, _), (mut hup, _)]: [(tokio::signal::unix::Signal, &str); 3] =
+            sigs.try_into().map_err(|_| CliError::other("signals"))?;
+        loop {
+            let forwarded = tokio::select! {
+                status = child.wait() => {
+                    return status.map_err(|e| CliError::other(format!("waiting for {name} failed: {e}")));
+                }
+                _ = int.recv() => "INT",
+                _ = term.recv() => "TERM",
+                _ = hup.recv() => "HUP",
+            };
+            if let Some(pid) = pid {
+                // No libc: `kill` from the system forwards the signal.
+                let _ = std::process::Command::new("kill")
+                    .arg(format!("-{forwarded}"))
+                    .arg(pid.to_string())
+                    .status();
+            }
+        }
+    })?;
+    let code = match (status.code(), status.signal()) {
+        (Some(c), _) => c,
+        (None, Some(s)) => 128 + s,
+        _ => 1,
+    };
+    Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
+}
