@@ -260,3 +260,54 @@ async fn refresh_uses_credential_process_and_signals_reach_the_child() {
     std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert_eq!(child.wait().unwrap().code(), Some(42));
 }
+
+#[tokio::test]
+async fn minimal_session_policy_comes_from_the_functions_trail() {
+    let moto = Moto::start();
+    let endpoint = moto.endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    seed(&endpoint, dir.path()).await;
+    // The function called iam:ListRoles (the role's only grant) twice.
+    let trail = dir.path().join("trail");
+    std::fs::create_dir_all(&trail).unwrap();
+    let record = |i: usize| {
+        format!(
+            r#"{{"eventVersion":"1.09","userIdentity":{{"type":"AssumedRole","arn":"arn:aws:sts::{ACCOUNT}:assumed-role/orders-role/orders","accountId":"{ACCOUNT}","sessionContext":{{"sessionIssuer":{{"type":"Role","arn":"arn:aws:iam::{ACCOUNT}:role/orders-role","accountId":"{ACCOUNT}","userName":"orders-role"}}}}}},"eventTime":"2026-11-0{i}T10:00:00Z","eventSource":"iam.amazonaws.com","eventName":"ListRoles","awsRegion":"us-east-1","requestParameters":null,"recipientAccountId":"{ACCOUNT}"}}"#
+        )
+    };
+    std::fs::write(trail.join("log.json"), format!(r#"{{"Records":[{},{}]}}"#, record(1), record(2)))
+        .unwrap();
+    let trail_arg = trail.to_str().unwrap();
+    let out = run_iamfit(
+        dir.path(),
+        &endpoint,
+        &[
+            "credentials",
+            "--function",
+            "orders",
+            "--profile",
+            "dev",
+            "--session-policy",
+            "minimal",
+            "--trail",
+            trail_arg,
+            "--since",
+            "2026-10-01T00:00:00Z",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let creds: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(creds["Version"], 1);
+    assert!(stderr.contains("the minimal policy from 2 calls"), "{stderr}");
+
+    // Without a trail there is nothing to generate from: a clear error, not a silent full session.
+    let out = run_iamfit(
+        dir.path(),
+        &endpoint,
+        &["credentials", "--function", "orders", "--profile", "dev", "--session-policy", "minimal"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--trail lookup"), "{stderr}");
+}

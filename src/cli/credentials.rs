@@ -20,7 +20,7 @@ pub struct CredentialsArgs {
 }
 
 pub fn run(args: &CredentialsArgs, global: &GlobalArgs, style: &Style) -> CliResult {
-    let policy = session_policy(args.role.session_policy.as_deref())?;
+    let policy = session_policy(global, &args.role, style)?;
     let key = assume::cache_key(&[
         &args.role.function,
         global.profile.as_deref().unwrap_or(""),

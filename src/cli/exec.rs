@@ -24,10 +24,12 @@ pub struct RoleArgs {
     /// The function whose execution role to assume (name or ARN).
     #[arg(long, value_name = "F")]
     pub function: String,
-    /// Limit the session with a session policy: a policy FILE (`minimal` is reserved for the
-    /// generated minimal policy).
+    /// Limit the session with a session policy: a policy FILE, or `minimal` for the policy
+    /// `iamfit generate` produces from the trail (needs --trail, or --snapshot's CloudTrail).
     #[arg(long, value_name = "minimal|FILE")]
     pub session_policy: Option<String>,
+    #[command(flatten)]
+    pub trail: super::trail::TrailArgs,
     /// How long the credentials last (900 up to the role's maximum session duration).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(900..=43200))]
     pub duration_seconds: Option<i32>,
@@ -61,19 +63,58 @@ pub struct Assumed {
     pub memory_size: Option<i32>,
 }
 
-/// Reads the session policy argument (a file) and checks it against STS's limit.
-pub fn session_policy(arg: Option<&str>) -> Result<Option<String>, CliError> {
-    let Some(arg) = arg else { return Ok(None) };
+/// The session policy: a file, or `minimal` (generated from the trail, as `iamfit generate` does),
+/// checked against STS's limit.
+pub fn session_policy(
+    global: &GlobalArgs,
+    args: &RoleArgs,
+    style: &Style,
+) -> Result<Option<String>, CliError> {
+    let Some(arg) = args.session_policy.as_deref() else { return Ok(None) };
     if arg == "minimal" {
-        return Err(CliError::usage("--session-policy minimal is not available yet").with_hint(
-            "generate the policy with `iamfit generate --function F > minimal.json` and pass --session-policy minimal.json",
-        ));
+        return minimal_policy(global, args, style).map(Some);
     }
     let text = std::fs::read_to_string(arg)
         .map_err(|e| CliError::usage(format!("--session-policy {arg}: cannot read the file: {e}")))?;
     assume::check_session_policy(&text)
         .map(Some)
         .map_err(|e| CliError::usage(format!("--session-policy {arg}: {e}")))
+}
+
+/// The minimal policy for the function, from its CloudTrail usage, as one session policy.
+fn minimal_policy(global: &GlobalArgs, args: &RoleArgs, style: &Style) -> Result<String, CliError> {
+    use iamfit::analyze::generate::{generate, render, Format, Options};
+    // The function's role and usage are read with the caller's own credentials (or the snapshot).
+    let target = super::usage::principal_filter(Some(&args.function), None, global)?;
+    let Some(r) =
+        super::trail::replay(&args.trail, global, &target.filter, target.account.as_deref(), style)?
+    else {
+        return Err(CliError::usage("--session-policy minimal needs the function's CloudTrail usage")
+            .with_hint("add --trail lookup, --trail s3://BUCKET/PREFIX or --trail PATH"));
+    };
+    let options = Options { lambda_runtime: true, ..Options::default() };
+    let g = generate(&r.usage, target.subject.as_ref(), iamfit::catalog::Catalog::get(), &options);
+    if g.documents.is_empty() {
+        return Err(CliError::usage("--session-policy minimal: the trail shows no permitted call of the function, so the policy would be empty"));
+    }
+    if g.documents.len() > 1 {
+        return Err(CliError::usage(format!(
+            "--session-policy minimal: the minimal policy needs {} managed policies; a session policy is one document",
+            g.documents.len()
+        ))
+        .with_hint("narrow the window (--since) or use --session-policy FILE with a smaller policy"));
+    }
+    let text = render(&g, Format::Iam, &args.function);
+    if !global.quiet {
+        style.note(&format!(
+            "session policy: the minimal policy from {} calls of the function",
+            r.usage.matched
+        ));
+    }
+    assume::check_session_policy(&text).map_err(|e| {
+        CliError::usage(format!("--session-policy minimal: {e}"))
+            .with_hint("the minimal policy is larger than STS allows for a session policy: write a coarser one with `iamfit generate --granularity wildcard > p.json` and pass --session-policy p.json")
+    })
 }
 
 /// Resolves the function and assumes its role. On a refusal, explains which side denies.
@@ -239,7 +280,7 @@ fn refresh_config(global: &GlobalArgs, args: &RoleArgs, region: &str) -> Result<
 }
 
 pub fn run(args: &ExecArgs, global: &GlobalArgs, style: &Style) -> CliResult {
-    let policy = session_policy(args.role.session_policy.as_deref())?;
+    let policy = session_policy(global, &args.role, style)?;
     let assumed = assume_for(global, &args.role, policy)?;
     let f = &assumed.function;
     let mut cmd = std::process::Command::new(&args.command[0]);
