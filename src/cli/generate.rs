@@ -9,7 +9,7 @@ use iamfit::analyze::generate::{generate, render, report_json, Format, Granulari
 use iamfit::catalog::Catalog;
 
 use super::trail::{replay, TrailArgs};
-use super::usage::{principal_filter, principal_subject};
+use super::usage::{principal_filter, principal_subject, PrincipalArgs};
 use super::{CliError, CliResult, GlobalArgs, Style, EXIT_PARTIAL};
 
 /// Arguments of `iamfit generate`.
@@ -18,12 +18,8 @@ use super::{CliError, CliResult, GlobalArgs, Style, EXIT_PARTIAL};
     after_help = "The policy alone is printed on stdout; what was proven, missing permissions, splits and actions CloudTrail cannot show go to stderr (and to --report FILE as JSON).\n\nExamples:\n  iamfit generate --function orders --snapshot policy-fixtures/demo\n  iamfit generate --function orders --trail s3://my-trail-bucket --since 30d --format sam\n  iamfit generate --principal arn:aws:iam::111122223333:role/app --trail ./logs --format terraform --report notes.json"
 )]
 pub struct GenerateArgs {
-    /// The Lambda function (its execution role's sessions named after the function).
-    #[arg(long, value_name = "F", conflicts_with = "principal", required_unless_present = "principal")]
-    pub function: Option<String>,
-    /// A role ARN (any session), an assumed-role session ARN, or an IAM user ARN.
-    #[arg(long, value_name = "ARN")]
-    pub principal: Option<String>,
+    #[command(flatten)]
+    pub who: PrincipalArgs,
     #[command(flatten)]
     pub trail: TrailArgs,
     /// Output format of the policy.
@@ -38,10 +34,10 @@ pub struct GenerateArgs {
 }
 
 pub fn run(args: &GenerateArgs, global: &GlobalArgs, style: &Style) -> CliResult {
-    let mut target = principal_filter(args.function.as_deref(), args.principal.as_deref(), global)?;
+    let mut target = principal_filter(args.who.function.as_deref(), args.who.principal.as_deref(), global)?;
     let mut loading_note = None;
     if target.subject.is_none() {
-        if let Some(arn) = &args.principal {
+        if let Some(arn) = &args.who.principal {
             match principal_subject(arn, global) {
                 Ok(s) => target.subject = Some(s),
                 Err(e) => loading_note = Some(format!("cannot read the current policies of {arn}: {e}")),
@@ -69,7 +65,7 @@ pub fn run(args: &GenerateArgs, global: &GlobalArgs, style: &Style) -> CliResult
     }
     let options = Options {
         granularity: args.granularity,
-        lambda_runtime: args.function.is_some(),
+        lambda_runtime: args.who.function.is_some(),
         ..Options::default()
     };
     let mut g = generate(&r.usage, target.subject.as_ref(), Catalog::get(), &options);
@@ -86,10 +82,11 @@ pub fn run(args: &GenerateArgs, global: &GlobalArgs, style: &Style) -> CliResult
         ));
     }
     let name = args
+        .who
         .function
         .as_deref()
         .map(|f| iamfit::account::function_name(f).to_string())
-        .or_else(|| args.principal.as_deref().and_then(|p| p.rsplit('/').next()).map(str::to_string))
+        .or_else(|| args.who.principal.as_deref().and_then(|p| p.rsplit('/').next()).map(str::to_string))
         .unwrap_or_else(|| "generated".into());
     let empty = g.documents.is_empty();
     let text = if empty { String::new() } else { render(&g, args.format, &name) };

@@ -23,14 +23,21 @@ use super::{CliError, CliResult, GlobalArgs, OutputFormat, Style, EXIT_PARTIAL};
     after_help = "Examples:\n  iamfit usage --function orders --snapshot policy-fixtures/demo\n  iamfit usage --principal arn:aws:iam::111122223333:role/app --trail s3://my-trail-bucket --since 30d\n  iamfit usage --function orders --trail lookup"
 )]
 pub struct UsageArgs {
+    #[command(flatten)]
+    pub who: PrincipalArgs,
+    #[command(flatten)]
+    pub trail: TrailArgs,
+}
+
+/// `--function F` or `--principal ARN`: whose CloudTrail usage a command replays (usage, generate).
+#[derive(Debug, Clone, clap::Args)]
+pub struct PrincipalArgs {
     /// The Lambda function (its execution role's sessions named after the function).
     #[arg(long, value_name = "F", conflicts_with = "principal", required_unless_present = "principal")]
     pub function: Option<String>,
     /// A role ARN (any session), an assumed-role session ARN, or an IAM user ARN.
     #[arg(long, value_name = "ARN")]
     pub principal: Option<String>,
-    #[command(flatten)]
-    pub trail: TrailArgs,
 }
 
 /// Whom a replay is about.
@@ -220,7 +227,7 @@ pub fn usage_json(principal: &str, r: &Replay) -> Value {
 }
 
 pub fn run(args: &UsageArgs, global: &GlobalArgs, style: &Style) -> CliResult {
-    let target = principal_filter(args.function.as_deref(), args.principal.as_deref(), global)?;
+    let target = principal_filter(args.who.function.as_deref(), args.who.principal.as_deref(), global)?;
     let label = target.label.clone();
     let Some(r) = replay(&args.trail, global, &target.filter, target.account.as_deref(), style)? else {
         return Err(CliError::usage("no CloudTrail to read: usage needs --trail")
