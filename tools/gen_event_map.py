@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate iamfit's CloudTrail event map (src/trail/data/events.tsv).
+"""Generate iamfit's CloudTrail event map (crates/trail/src/data/events.tsv).
 
 Usage:
     python3 tools/gen_event_map.py [DATA_DIR] [--check]
@@ -12,7 +12,7 @@ with resource templates, MIT (c) 2021 Ian Mckay).
 With --check nothing is written: the exit status is 1 when the committed table differs from what the
 generator would write (used by tests/trail_map.rs).
 
-The table holds only what the embedded catalog does not already give (src/trail/map.rs reads it):
+The table holds only what the embedded catalog does not already give (crates/trail/src/map.rs reads it):
 
     iamfit-events<TAB>1                                  header
     S<TAB>source<TAB>prefix<TAB>origin                   eventSource (without .amazonaws.com) -> IAM
@@ -44,7 +44,7 @@ import re
 import sys
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT_FILE = os.path.join(REPO_ROOT, "src", "trail", "data", "events.tsv")
+OUT_FILE = os.path.join(REPO_ROOT, "crates", "trail", "src", "data", "events.tsv")
 
 # CloudTrail eventSource values (without `.amazonaws.com`) that are neither an IAM service prefix nor a
 # Boto3 client name of the Service Reference. Reviewed by hand against CloudTrail records and the AWS

@@ -6,10 +6,10 @@
 #![no_main]
 
 use arbitrary::Arbitrary;
-use iamfit::policy::condition::{parse_date, Condition, Network, Operator};
-use iamfit::policy::context::{ContextValue, RequestContext};
-use iamfit::policy::pattern::{variable_problems, Pattern, ResourcePattern, Syntax};
-use iamfit::policy::wildcard;
+use iamfit_policy::condition::{parse_date, Condition, Network, Operator};
+use iamfit_policy::context::{ContextValue, RequestContext};
+use iamfit_policy::pattern::{variable_problems, Pattern, ResourcePattern, Syntax};
+use iamfit_policy::wildcard;
 use libfuzzer_sys::fuzz_target;
 
 const OPERATORS: &[&str] = &[

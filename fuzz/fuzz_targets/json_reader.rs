@@ -4,7 +4,7 @@
 //! the reader's limit), and then both must give the same value.
 #![no_main]
 
-use iamfit::policy::json::{self, Json, LineIndex, Value};
+use iamfit_policy::json::{self, Json, LineIndex, Value};
 use libfuzzer_sys::fuzz_target;
 
 fn check_spans(text: &str, node: &Json, depth: usize, max_depth: &mut usize) {

@@ -3,9 +3,9 @@
 //! request built from the policy's own actions and resources, in every policy layer.
 #![no_main]
 
-use iamfit::eval::{authorize, NamedPolicy, PolicySet, Principal, Request};
-use iamfit::policy::context::RequestContext;
-use iamfit::policy::Document;
+use iamfit_policy::eval::{authorize, NamedPolicy, PolicySet, Principal, Request};
+use iamfit_policy::context::RequestContext;
+use iamfit_policy::Document;
 use libfuzzer_sys::fuzz_target;
 
 fn context() -> RequestContext {

@@ -6,12 +6,12 @@ use std::process::ExitCode;
 
 use serde_json::{json, Value};
 
-use iamfit::analyze::audit::{audit, Finding, Severity};
-use iamfit::catalog::Catalog;
-use iamfit::eval::{NamedPolicy, PolicySet, Principal};
-use iamfit::graph::{Attachment, PermissionGraph};
-use iamfit::policy::Document;
-use iamfit::trail::PrincipalFilter;
+use iamfit_catalog::Catalog;
+use iamfit_core::analyze::audit::{audit, Finding, Severity};
+use iamfit_core::graph::{Attachment, PermissionGraph};
+use iamfit_policy::eval::{NamedPolicy, PolicySet, Principal};
+use iamfit_policy::Document;
+use iamfit_trail::PrincipalFilter;
 
 use super::render::Table;
 use super::sarif::{self, SarifResult};
@@ -96,7 +96,7 @@ pub fn run(args: &AuditArgs, global: &GlobalArgs, style: &Style) -> CliResult {
             sources.push(Source { name, doc });
         }
         let policies: PolicySet = graph.policy_set();
-        let subject = iamfit::account::Subject {
+        let subject = iamfit_core::account::Subject {
             principal,
             label: "policy files".into(),
             policies,

@@ -1,8 +1,8 @@
 //! `iamfit catalog`: expand action patterns, show one action, update the catalog from AWS.
 use std::process::ExitCode;
 
-use iamfit::catalog::update::{self, Progress, UpdateOptions};
-use iamfit::catalog::{ActionRef, Catalog, Lookup, Origin};
+use iamfit_catalog::update::{self, Progress, UpdateOptions};
+use iamfit_catalog::{ActionRef, Catalog, Lookup, Origin};
 use serde_json::{json, Value};
 
 use super::render::Table;

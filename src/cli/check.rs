@@ -6,11 +6,12 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use iamfit::catalog::Catalog;
-use iamfit::policy::parse::Encoding;
-use iamfit::policy::validate::{validate, PolicyKind};
-use iamfit::policy::{Document, Finding, Severity};
+use iamfit_catalog::Catalog;
+use iamfit_core::lint::validate::validate;
+use iamfit_policy::parse::Encoding;
+use iamfit_policy::{Document, Finding, Severity};
 
+use super::choices::KindArg;
 use super::sarif::{self, SarifResult};
 use super::{CliError, CliResult, GlobalArgs, OutputFormat, Style, EXIT_FINDINGS, EXIT_USAGE};
 
@@ -24,8 +25,8 @@ pub struct CheckArgs {
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// What the documents are (decides size limits and whether Principal is allowed).
-    #[arg(long, value_enum, default_value_t = PolicyKind::Auto)]
-    pub kind: PolicyKind,
+    #[arg(long, value_enum, default_value_t = KindArg::Auto)]
+    pub kind: KindArg,
     /// Lowest severity that makes the exit status 1.
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
@@ -65,7 +66,7 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, style: &Style) -> CliResult {
         match text {
             Ok(text) => {
                 let doc = Document::parse(&text);
-                let findings = validate(&doc, args.kind, catalog);
+                let findings = validate(&doc, args.kind.into(), catalog);
                 checked.push(Checked { path: name, doc: Some(doc), findings, io_error: None });
             }
             Err(e) => checked.push(Checked {

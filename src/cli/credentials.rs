@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use iamfit::assume;
+use iamfit_core::trust;
 
 use super::exec::{assume_for, session_policy, RoleArgs};
 use super::{CliResult, GlobalArgs, Style};
@@ -21,7 +21,7 @@ pub struct CredentialsArgs {
 
 pub fn run(args: &CredentialsArgs, global: &GlobalArgs, style: &Style) -> CliResult {
     let policy = session_policy(global, &args.role, style)?;
-    let key = assume::cache_key(&[
+    let key = trust::cache_key(&[
         &args.role.function,
         global.profile.as_deref().unwrap_or(""),
         global.region.as_deref().unwrap_or(""),
@@ -29,15 +29,15 @@ pub fn run(args: &CredentialsArgs, global: &GlobalArgs, style: &Style) -> CliRes
         policy.as_deref().unwrap_or(""),
         &args.role.duration_seconds.map(|d| d.to_string()).unwrap_or_default(),
     ]);
-    let path = assume::cache_dir().map(|d| d.join(key));
-    if let Some(creds) = path.as_deref().and_then(assume::cache_read) {
+    let path = trust::cache_dir().map(|d| d.join(key));
+    if let Some(creds) = path.as_deref().and_then(trust::cache_read) {
         println!("{}", creds.to_process_json());
         return Ok(ExitCode::SUCCESS);
     }
     let assumed = assume_for(global, &args.role, policy)?;
     match &path {
         Some(p) => {
-            if let Err(e) = assume::cache_write(p, &assumed.credentials) {
+            if let Err(e) = trust::cache_write(p, &assumed.credentials) {
                 style.warn(&format!("cannot cache the credentials in {}: {e}", p.display()));
             }
         }

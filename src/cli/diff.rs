@@ -6,15 +6,15 @@ use std::process::ExitCode;
 
 use serde_json::{json, Value};
 
-use iamfit::account::{function_name, Account, Subject};
-use iamfit::analyze::diff::{diff, DiffReport, Direction, Mismatch, Normalization, SideDecision};
-use iamfit::catalog::Catalog;
+use iamfit_catalog::Catalog;
+use iamfit_core::account::{function_name, Account, Subject};
+use iamfit_core::analyze::diff::{diff, DiffReport, Direction, Mismatch, Normalization, SideDecision};
 
 use super::sarif::{self, SarifResult};
 use super::source::{load_accounts, Loaded};
 use super::trail::{replay, TrailArgs};
 use super::{CliError, CliResult, GlobalArgs, OutputFormat, Style, EXIT_FINDINGS};
-use iamfit::trail::PrincipalFilter;
+use iamfit_trail::PrincipalFilter;
 
 /// Arguments of `iamfit diff`.
 #[derive(Debug, clap::Args)]
@@ -225,11 +225,11 @@ fn why(side: &SideDecision) -> String {
     let statements: Vec<String> =
         d.matched.iter().map(|m| format!("{}:{}", m.policy_name(), m.label())).collect();
     let mut text = match d.verdict {
-        iamfit::eval::Verdict::Allow => {
+        iamfit_policy::eval::Verdict::Allow => {
             format!("allow by {}", statements.first().cloned().unwrap_or_default())
         }
-        iamfit::eval::Verdict::ExplicitDeny => format!("explicit-deny by {}", statements.join(", ")),
-        iamfit::eval::Verdict::ImplicitDeny => match d.reason {
+        iamfit_policy::eval::Verdict::ExplicitDeny => format!("explicit-deny by {}", statements.join(", ")),
+        iamfit_policy::eval::Verdict::ImplicitDeny => match d.reason {
             Some(r) => format!("implicit-deny: {r}"),
             None => "implicit-deny".to_string(),
         },

@@ -11,11 +11,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use iamfit::account::live::{self, LiveError};
-use iamfit::account::Function;
-use iamfit::assume::{self, TempCredentials};
+use iamfit_aws::sts;
+use iamfit_aws::sts::{AssumeError, Assumed};
+use iamfit_core::source::SourceError;
+use iamfit_core::trust;
 
-use super::source::{live_error, live_options, load_accounts, runtime};
+use super::source::{live_options, load_accounts, source_error};
 use super::{CliError, CliResult, GlobalArgs, Style};
 
 /// Options shared by `exec` and `credentials`.
@@ -55,14 +56,6 @@ pub struct ExecArgs {
     pub command: Vec<String>,
 }
 
-/// The resolved function and the role's credentials.
-pub struct Assumed {
-    pub function: Function,
-    pub region: String,
-    pub credentials: TempCredentials,
-    pub memory_size: Option<i32>,
-}
-
 /// The session policy: a file, or `minimal` (generated from the trail, as `iamfit generate` does),
 /// checked against STS's limit.
 pub fn session_policy(
@@ -76,14 +69,14 @@ pub fn session_policy(
     }
     let text = std::fs::read_to_string(arg)
         .map_err(|e| CliError::usage(format!("--session-policy {arg}: cannot read the file: {e}")))?;
-    assume::check_session_policy(&text)
+    trust::check_session_policy(&text)
         .map(Some)
         .map_err(|e| CliError::usage(format!("--session-policy {arg}: {e}")))
 }
 
 /// The minimal policy for the function, from its CloudTrail usage, as one session policy.
 fn minimal_policy(global: &GlobalArgs, args: &RoleArgs, style: &Style) -> Result<String, CliError> {
-    use iamfit::analyze::generate::{generate, render, Format, Options};
+    use iamfit_core::analyze::generate::{generate, render, Format, Options};
     // The function's role and usage are read with the caller's own credentials (or the snapshot).
     let target = super::usage::principal_filter(Some(&args.function), None, global)?;
     let Some(r) =
@@ -93,7 +86,7 @@ fn minimal_policy(global: &GlobalArgs, args: &RoleArgs, style: &Style) -> Result
             .with_hint("add --trail lookup, --trail s3://BUCKET/PREFIX or --trail PATH"));
     };
     let options = Options { lambda_runtime: true, ..Options::default() };
-    let g = generate(&r.usage, target.subject.as_ref(), iamfit::catalog::Catalog::get(), &options);
+    let g = generate(&r.usage, target.subject.as_ref(), iamfit_catalog::Catalog::get(), &options);
     if g.documents.is_empty() {
         return Err(CliError::usage("--session-policy minimal: the trail shows no permitted call of the function, so the policy would be empty"));
     }
@@ -111,7 +104,7 @@ fn minimal_policy(global: &GlobalArgs, args: &RoleArgs, style: &Style) -> Result
             r.usage.matched
         ));
     }
-    assume::check_session_policy(&text).map_err(|e| {
+    trust::check_session_policy(&text).map_err(|e| {
         CliError::usage(format!("--session-policy minimal: {e}"))
             .with_hint("the minimal policy is larger than STS allows for a session policy: write a coarser one with `iamfit generate --granularity wildcard > p.json` and pass --session-policy p.json")
     })
@@ -122,52 +115,29 @@ pub fn assume_for(global: &GlobalArgs, args: &RoleArgs, policy: Option<String>) 
     if global.snapshot.is_some() {
         return Err(CliError::usage("this command needs AWS: it assumes the role (drop --snapshot)"));
     }
-    let rt = runtime()?;
-    let result = rt.block_on(async {
-        let mut opts = live_options(global);
-        if opts.region.is_none() {
-            opts.region = region_of(&args.function);
-        }
-        let config = live::sdk_config(&opts).await?;
-        let (identity, function) =
-            tokio::join!(live::caller_identity(&config), live::function(&config, &args.function));
-        let (identity, function) = (identity?, function?);
-        let session = assume::session_name(&identity.arn);
-        let credentials =
-            assume::assume_role(&config, &function.role, &session, policy, args.duration_seconds).await?;
-        let region = function
-            .region()
-            .map(str::to_string)
-            .or_else(|| config.region().map(|r| r.to_string()))
-            .unwrap_or_default();
-        let memory_size = assume::memory_size(&config, &args.function).await;
-        Ok::<_, LiveError>(Assumed { function, region, credentials, memory_size })
-    });
-    match result {
+    match sts::assume_function_role(&live_options(global), &args.function, policy, args.duration_seconds) {
         Ok(a) => Ok(a),
-        Err(e @ LiveError::AccessDenied { call: "sts:AssumeRole", .. }) => {
-            Err(explain_denied(global, &args.function, e))
-        }
-        Err(e) => Err(live_error(e)),
+        Err(AssumeError::Denied(e)) => Err(explain_denied(global, &args.function, e)),
+        Err(AssumeError::Other(e)) => Err(source_error(e)),
     }
 }
 
 /// AssumeRole was refused: run the trust analysis and say which side denies and the fix.
-fn explain_denied(global: &GlobalArgs, function: &str, e: LiveError) -> CliError {
+fn explain_denied(global: &GlobalArgs, function: &str, e: SourceError) -> CliError {
     let base = CliError::other(e.to_string());
     match analyze(global, function) {
         Ok(a) => {
             let side = match a.denying {
-                Some(assume::DenyingSide::Trust) => "the role's trust policy does not allow you",
-                Some(assume::DenyingSide::Identity) => "your identity policies do not allow sts:AssumeRole on the role",
-                Some(assume::DenyingSide::Both) => {
+                Some(trust::DenyingSide::Trust) => "the role's trust policy does not allow you",
+                Some(trust::DenyingSide::Identity) => "your identity policies do not allow sts:AssumeRole on the role",
+                Some(trust::DenyingSide::Both) => {
                     "neither the role's trust policy nor your identity policies allow it"
                 }
                 None => "iamfit's evaluation allows it; a condition, an SCP or a session limit may refuse it",
             };
             let mut hint = format!("{side} (see `iamfit trust --function {function}`)");
             if let Some(s) = &a.fix_statement {
-                hint.push_str(&format!("; trust statement that would allow exactly you: {s}; warning: {}", assume::TRUST_WARNING));
+                hint.push_str(&format!("; trust statement that would allow exactly you: {s}; warning: {}", trust::TRUST_WARNING));
             }
             if let Some(s) = &a.fix_identity {
                 hint.push_str(&format!("; identity statement you need: {s}"));
@@ -181,7 +151,7 @@ fn explain_denied(global: &GlobalArgs, function: &str, e: LiveError) -> CliError
 }
 
 /// The trust analysis for the `--profile` principal and the function's role.
-pub fn analyze(global: &GlobalArgs, function: &str) -> Result<assume::TrustAnalysis, CliError> {
+pub fn analyze(global: &GlobalArgs, function: &str) -> Result<trust::TrustAnalysis, CliError> {
     let profile = global.profile.clone().unwrap_or_else(|| "default".to_string());
     let loaded = load_accounts(global, Some(&profile), Some(function), None)?;
     let account = &loaded.local_account;
@@ -191,15 +161,7 @@ pub fn analyze(global: &GlobalArgs, function: &str) -> Result<assume::TrustAnaly
         .ok_or_else(|| CliError::other(format!("the role {} of {function} could not be read", f.role)))?;
     let identity = account.identity(&profile).map_err(|e| CliError::usage(e.to_string()))?;
     let subject = account.identity_subject(identity).map_err(|e| CliError::usage(e.to_string()))?;
-    Ok(assume::analyze_trust(&subject, role))
-}
-
-fn region_of(function: &str) -> Option<String> {
-    function
-        .strip_prefix("arn:")
-        .and_then(|_| function.split(':').nth(3))
-        .filter(|r| !r.is_empty())
-        .map(str::to_string)
+    Ok(trust::analyze_trust(&subject, role))
 }
 
 /// `iamfit credentials ...` arguments that reproduce this run (for `--refresh`).
@@ -253,14 +215,14 @@ fn refresh_config(global: &GlobalArgs, args: &RoleArgs, region: &str) -> Result<
     use std::io::Write;
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
     let command = credentials_command(global, args)?;
-    let dir = assume::cache_dir().ok_or_else(|| CliError::other("no cache folder: set IAMFIT_CACHE_DIR"))?;
+    let dir = trust::cache_dir().ok_or_else(|| CliError::other("no cache folder: set IAMFIT_CACHE_DIR"))?;
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(&dir)
         .map_err(|e| CliError::other(format!("cannot create {}: {e}", dir.display())))?;
     let path = dir.join(format!("exec-{}.config", std::process::id()));
-    let name: String = format!("iamfit-{}", iamfit::account::function_name(&args.function))
+    let name: String = format!("iamfit-{}", iamfit_core::account::function_name(&args.function))
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() || "-_".contains(c) { c } else { '-' })
         .collect();
@@ -310,7 +272,7 @@ pub fn run(args: &ExecArgs, global: &GlobalArgs, style: &Style) -> CliResult {
     }
     cmd.env("AWS_REGION", &assumed.region)
         .env("AWS_DEFAULT_REGION", &assumed.region)
-        .env("AWS_LAMBDA_FUNCTION_NAME", iamfit::account::function_name(&f.name))
+        .env("AWS_LAMBDA_FUNCTION_NAME", iamfit_core::account::function_name(&f.name))
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST");
     if let Some(mb) = assumed.memory_size {
         cmd.env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", mb.to_string());
@@ -340,47 +302,6 @@ pub fn run(args: &ExecArgs, global: &GlobalArgs, style: &Style) -> CliResult {
 /// Runs the child, forwarding SIGINT/SIGTERM/SIGHUP to it, and returns its exit status
 /// (128 + signal when a signal ended it).
 fn run_child(cmd: std::process::Command, name: &str) -> CliResult {
-    use std::os::unix::process::ExitStatusExt;
-    let rt = runtime()?;
-    let status = rt.block_on(async move {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut child = tokio::process::Command::from(cmd)
-            .spawn()
-            .map_err(|e| CliError::other(format!("cannot run {name}: {e}")))?;
-        let pid = child.id();
-        let mut sigs = Vec::new();
-        for (kind, label) in [
-            (SignalKind::interrupt(), "INT"),
-            (SignalKind::terminate(), "TERM"),
-            (SignalKind::hangup(), "HUP"),
-        ] {
-            let s = signal(kind).map_err(|e| CliError::other(format!("cannot watch signals: {e}")))?;
-            sigs.push((s, label));
-        }
-        let [(mut int, _), (mut term, _), (mut hup, _)]: [(tokio::signal::unix::Signal, &str); 3] =
-            sigs.try_into().map_err(|_| CliError::other("signals"))?;
-        loop {
-            let forwarded = tokio::select! {
-                status = child.wait() => {
-                    return status.map_err(|e| CliError::other(format!("waiting for {name} failed: {e}")));
-                }
-                _ = int.recv() => "INT",
-                _ = term.recv() => "TERM",
-                _ = hup.recv() => "HUP",
-            };
-            if let Some(pid) = pid {
-                // No libc: `kill` from the system forwards the signal.
-                let _ = std::process::Command::new("kill")
-                    .arg(format!("-{forwarded}"))
-                    .arg(pid.to_string())
-                    .status();
-            }
-        }
-    })?;
-    let code = match (status.code(), status.signal()) {
-        (Some(c), _) => c,
-        (None, Some(s)) => 128 + s,
-        _ => 1,
-    };
+    let code = iamfit_aws::process::run_forwarding_signals(cmd, name).map_err(CliError::other)?;
     Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
 }

@@ -5,8 +5,10 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use iamfit::analyze::generate::{generate, render, report_json, Format, Granularity, Options};
-use iamfit::catalog::Catalog;
+use iamfit_core::analyze::generate::{generate, render, report_json, Options};
+
+use super::choices::{FormatArg, GranularityArg};
+use iamfit_catalog::Catalog;
 
 use super::trail::{replay, TrailArgs};
 use super::usage::{principal_filter, principal_subject, PrincipalArgs};
@@ -23,11 +25,11 @@ pub struct GenerateArgs {
     #[command(flatten)]
     pub trail: TrailArgs,
     /// Output format of the policy.
-    #[arg(long, value_enum, default_value_t = Format::Iam)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = FormatArg::Iam)]
+    pub format: FormatArg,
     /// How resource sets are summarised: every ARN, common prefixes (`prefix/*`), or bucket-wide.
-    #[arg(long, value_enum, default_value_t = Granularity::Prefix)]
-    pub granularity: Granularity,
+    #[arg(long, value_enum, default_value_t = GranularityArg::Prefix)]
+    pub granularity: GranularityArg,
     /// Also write the notes as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
@@ -40,7 +42,9 @@ pub fn run(args: &GenerateArgs, global: &GlobalArgs, style: &Style) -> CliResult
         if let Some(arn) = &args.who.principal {
             match principal_subject(arn, global) {
                 Ok(s) => target.subject = Some(s),
-                Err(e) => loading_note = Some(format!("cannot read the current policies of {arn}: {e}")),
+                Err(e) => {
+                    loading_note = Some(format!("cannot read the current policies of {arn}: {}", e.message))
+                }
             }
         } else {
             loading_note = Some("cannot read the current policies of the function's role".to_string());
@@ -64,7 +68,7 @@ pub fn run(args: &GenerateArgs, global: &GlobalArgs, style: &Style) -> CliResult
         .with_hint(hint));
     }
     let options = Options {
-        granularity: args.granularity,
+        granularity: args.granularity.into(),
         lambda_runtime: args.who.function.is_some(),
         ..Options::default()
     };
@@ -85,11 +89,11 @@ pub fn run(args: &GenerateArgs, global: &GlobalArgs, style: &Style) -> CliResult
         .who
         .function
         .as_deref()
-        .map(|f| iamfit::account::function_name(f).to_string())
+        .map(|f| iamfit_core::account::function_name(f).to_string())
         .or_else(|| args.who.principal.as_deref().and_then(|p| p.rsplit('/').next()).map(str::to_string))
         .unwrap_or_else(|| "generated".into());
     let empty = g.documents.is_empty();
-    let text = if empty { String::new() } else { render(&g, args.format, &name) };
+    let text = if empty { String::new() } else { render(&g, args.format.into(), &name) };
     std::io::stdout()
         .lock()
         .write_all(text.as_bytes())

@@ -5,9 +5,9 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use iamfit::account::function_name;
-use iamfit::analyze::effective::effective_permissions;
-use iamfit::catalog::Catalog;
+use iamfit_catalog::Catalog;
+use iamfit_core::account::function_name;
+use iamfit_core::analyze::effective::effective_permissions;
 
 use super::render::Table;
 

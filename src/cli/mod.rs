@@ -6,6 +6,7 @@
 mod audit;
 mod catalog;
 mod check;
+mod choices;
 mod credentials;
 mod diff;
 mod exec;
@@ -158,6 +159,11 @@ pub fn run(cli: Cli) -> ExitCode {
             if let Some(hint) = &err.hint {
                 style.hint(hint);
             }
+            match &err.detail {
+                Some(detail) if cli.global.verbose => style.hint(&format!("detail: {detail}")),
+                Some(_) => style.hint("run with -v for the details"),
+                None => {}
+            }
             ExitCode::from(err.code)
         }
     }
@@ -170,6 +176,8 @@ pub struct CliError {
     pub message: String,
     /// What to do about it.
     pub hint: Option<String>,
+    /// The underlying detail (AWS's words), printed with `-v`.
+    pub detail: Option<String>,
     /// The process exit status.
     pub code: u8,
 }
@@ -177,11 +185,16 @@ pub struct CliError {
 impl CliError {
     /// A usage or input error (exit status 2).
     pub fn usage(message: impl Into<String>) -> Self {
-        CliError { message: message.into(), hint: None, code: EXIT_USAGE }
+        CliError { message: message.into(), hint: None, detail: None, code: EXIT_USAGE }
     }
     /// Any other failure (exit status 2 as well: iamfit reserves 1 for `--fail-on`).
     pub fn other(message: impl Into<String>) -> Self {
-        CliError { message: message.into(), hint: None, code: EXIT_USAGE }
+        CliError { message: message.into(), hint: None, detail: None, code: EXIT_USAGE }
+    }
+    /// Adds the detail shown with `-v`.
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
     }
     /// Adds a hint saying what to do.
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {

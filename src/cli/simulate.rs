@@ -6,10 +6,10 @@ use std::process::ExitCode;
 
 use serde_json::{json, Value};
 
-use iamfit::eval::batch::BatchEvaluator;
-use iamfit::eval::{authorize, Decision, NamedPolicy, PolicySet, Principal, Request};
-use iamfit::policy::context::RequestContext;
-use iamfit::policy::Document;
+use iamfit_policy::context::RequestContext;
+use iamfit_policy::eval::batch::BatchEvaluator;
+use iamfit_policy::eval::{authorize, Decision, NamedPolicy, PolicySet, Principal, Request};
+use iamfit_policy::Document;
 
 use super::render::Table;
 use super::{CliError, CliResult, GlobalArgs, OutputFormat, Style};

@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use iamfit::account::{live, snapshot};
+use iamfit_core::account::snapshot;
 
-use super::source::{live_error, live_options, runtime};
+use super::source::{live_options, source_error};
 use super::{CliError, CliResult, GlobalArgs, Style};
 
 /// Arguments of `iamfit snapshot`.
@@ -27,19 +27,8 @@ pub fn run(args: &SnapshotArgs, global: &GlobalArgs, style: &Style) -> CliResult
         return Err(CliError::usage("`iamfit snapshot` reads from AWS: drop --snapshot"));
     }
     let profile = global.profile.clone().unwrap_or_else(|| "default".to_string());
-    let rt = runtime()?;
-    let account = rt.block_on(async {
-        let opts = live_options(global);
-        let config = live::sdk_config(&opts).await?;
-        let identity = live::caller_identity(&config).await?;
-        let mut account = live::authorization_details(&config).await?;
-        account.identities.push((profile.clone(), identity));
-        for f in &args.function {
-            account.functions.push(live::function(&config, f).await?);
-        }
-        Ok::<_, live::LiveError>(account)
-    });
-    let account = account.map_err(live_error)?;
+    let account = iamfit_aws::sources::collect_snapshot(&live_options(global), &profile, &args.function)
+        .map_err(source_error)?;
     snapshot::write(&args.out, &account).map_err(|e| CliError::other(e.to_string()))?;
     if !global.quiet {
         style.note(&format!(

@@ -1,7 +1,11 @@
-//! Where account state comes from: a snapshot folder (`--snapshot`) or AWS (live, through the SDK).
+//! Where account state comes from: the command line picks a source behind the core's
+//! [`AccountSource`] port: a snapshot folder (`--snapshot`) or AWS (live, through the adapter crate).
 
-use iamfit::account::live::{self, LiveError, LiveOptions};
-use iamfit::account::{snapshot, Account};
+use iamfit_aws::live::LiveOptions;
+use iamfit_aws::sources::LiveAccount;
+use iamfit_core::account::{Account, Subject};
+use iamfit_core::resolve;
+use iamfit_core::source::{AccountSource, SnapshotSource, SourceError};
 
 use super::{CliError, GlobalArgs};
 
@@ -25,38 +29,24 @@ pub fn live_options(global: &GlobalArgs) -> LiveOptions {
     }
 }
 
-/// A runtime for the SDK's async calls.
-pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::other(format!("cannot start the async runtime: {e}")))
-}
-
-/// Turns an AWS read failure into one clear line and a hint.
-pub fn live_error(e: LiveError) -> CliError {
-    let hint = match &e {
-        LiveError::AccessDenied { .. } => Some(
-            "iamfit reads with iam:Get*/iam:List* (role, user, group and policy reads), lambda:GetFunctionConfiguration and sts:GetCallerIdentity; the AWS managed policy IAMReadOnlyAccess covers the IAM part",
-        ),
-        LiveError::NotFound { what: "function", .. } => Some("check the function name and the region (--region)"),
-        LiveError::Setup(_) => Some("check --profile, --region and your AWS configuration (`aws sts get-caller-identity --profile NAME`)"),
-        _ => None,
-    };
-    let err = CliError::other(e.to_string());
-    match hint {
-        Some(h) => err.with_hint(h),
-        None => err,
+/// The account source the global options name: the snapshot folder, or the live account.
+pub fn account_source(global: &GlobalArgs) -> Box<dyn AccountSource> {
+    match &global.snapshot {
+        Some(dir) => Box::new(SnapshotSource::new(dir)),
+        None => Box::new(LiveAccount::new(live_options(global))),
     }
 }
 
-fn region_of(function: &str) -> Option<String> {
-    function
-        .strip_prefix("arn:")
-        .and_then(|_| function.split(':').nth(3))
-        .filter(|r| !r.is_empty())
-        .map(str::to_string)
+/// Turns a source failure into one clear line, its hint, and (for `-v`) the detail.
+pub fn source_error(e: SourceError) -> CliError {
+    let mut err = CliError::other(e.to_string());
+    if let Some(h) = e.help() {
+        err = err.with_hint(h);
+    }
+    if let Some(d) = e.detail() {
+        err = err.with_detail(d);
+    }
+    err
 }
 
 /// Loads what `diff` needs: the profile's principal and the function with its role.
@@ -66,104 +56,20 @@ pub fn load_accounts(
     function: Option<&str>,
     function_profile: Option<&str>,
 ) -> Result<Loaded, CliError> {
-    if let Some(dir) = &global.snapshot {
-        let account = snapshot::load(dir).map_err(|e| {
-            CliError::usage(e.to_string()).with_hint("a snapshot holds account.json, functions/NAME.json and identities/PROFILE.json (see the README)")
-        })?;
-        return Ok(Loaded {
-            local_account: account.clone(),
-            function_account: account,
-            notes: vec![format!("offline: account state read from the snapshot {}", dir.display())],
-        });
-    }
-    let rt = runtime()?;
-    rt.block_on(async {
-        let mut local_opts = live_options(global);
-        local_opts.region = local_opts.region.or_else(|| function.and_then(region_of));
-        let local_config = live::sdk_config(&local_opts).await.map_err(live_error)?;
-        let identity = live::caller_identity(&local_config).await.map_err(live_error)?;
-        let mut notes = vec![format!("live: read from AWS as {}", identity.arn)];
-        let mut local_account = Account::default();
-        let mut function_account = Account::default();
-        let (fn_config, separate) = match function_profile {
-            Some(p) => {
-                let opts = LiveOptions { profile: Some(p.to_string()), ..local_opts.clone() };
-                (live::sdk_config(&opts).await.map_err(live_error)?, true)
-            }
-            None => (local_config.clone(), false),
-        };
-        let targeted = async {
-            if let Some(profile) = profile {
-                live::add_identity(&local_config, &mut local_account, profile, identity.clone()).await?;
-            }
-            if let Some(function) = function {
-                let target = if separate { &mut function_account } else { &mut local_account };
-                live::add_function(&fn_config, target, function).await?;
-            }
-            Ok(())
-        };
-        if let Err(e) = targeted.await {
-            // Targeted reads refused: GetAccountAuthorizationDetails may still be allowed.
-            let LiveError::AccessDenied { .. } = e else { return Err(live_error(e)) };
-            let details = live::authorization_details(&fn_config).await.map_err(|_| live_error(e.clone()))?;
-            notes.push(format!("targeted IAM reads were refused ({e}); read the account with GetAccountAuthorizationDetails instead"));
-            local_account = details;
-            if let Some(profile) = profile {
-                local_account.identities.push((profile.to_string(), identity));
-            }
-            if let Some(function) = function {
-                local_account.functions.push(live::function(&fn_config, function).await.map_err(live_error)?);
-            }
-            function_account = local_account.clone();
-            return Ok(Loaded { local_account, function_account, notes });
-        }
-        if !separate {
-            function_account = local_account.clone();
-        }
-        Ok(Loaded { local_account, function_account, notes })
-    })
+    let local = account_source(global);
+    let other: Option<Box<dyn AccountSource>> = match (function_profile, &global.snapshot) {
+        (Some(p), None) => Some(Box::new(LiveAccount::new(LiveOptions {
+            profile: Some(p.to_string()),
+            ..live_options(global)
+        }))),
+        _ => None,
+    };
+    let sides =
+        resolve::load_sides(local.as_ref(), other.as_deref(), profile, function).map_err(source_error)?;
+    Ok(Loaded { local_account: sides.local, function_account: sides.function, notes: sides.notes })
 }
 
 /// The subject for a principal ARN (role, role session, or user), from the snapshot or AWS.
-pub fn load_principal(global: &GlobalArgs, arn: &str) -> Result<iamfit::account::Subject, CliError> {
-    use iamfit::eval::{Principal, PrincipalKind};
-    let p = Principal::parse(arn).map_err(|e| CliError::usage(format!("--principal: {e}")))?;
-    let account = match &global.snapshot {
-        Some(dir) => snapshot::load(dir).map_err(|e| CliError::usage(e.to_string()))?,
-        None => {
-            let rt = runtime()?;
-            rt.block_on(async {
-                let config = live::sdk_config(&live_options(global)).await?;
-                let mut account = Account::default();
-                match p.kind {
-                    PrincipalKind::User => {
-                        let id =
-                            iamfit::account::CallerIdentity { arn: arn.to_string(), ..Default::default() };
-                        live::add_identity(&config, &mut account, "principal", id).await?;
-                    }
-                    _ => live::add_role(&config, &mut account, p.role_arn.as_deref().unwrap_or(arn)).await?,
-                }
-                Ok::<_, LiveError>(account)
-            })
-            .map_err(live_error)?
-        }
-    };
-    let subject = match p.kind {
-        PrincipalKind::User => account.identity_subject(&iamfit::account::CallerIdentity {
-            arn: arn.to_string(),
-            ..Default::default()
-        }),
-        PrincipalKind::Role | PrincipalKind::AssumedRole => {
-            let session = if p.kind == PrincipalKind::AssumedRole {
-                arn.rsplit('/').next().unwrap_or("session")
-            } else {
-                "session"
-            };
-            account.role_subject(p.role_arn.as_deref().unwrap_or(arn), session)
-        }
-        _ => {
-            return Err(CliError::usage(format!("--principal {arn}: give a role, role-session or user ARN")))
-        }
-    };
-    subject.map_err(|e| CliError::usage(e.to_string()))
+pub fn load_principal(global: &GlobalArgs, arn: &str) -> Result<Subject, CliError> {
+    resolve::principal_subject(account_source(global).as_ref(), arn).map_err(source_error)
 }

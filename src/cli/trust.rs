@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use iamfit::assume;
+use iamfit_core::trust;
 
 use super::exec::analyze;
 use super::render::Table;
@@ -22,7 +22,7 @@ pub struct TrustArgs {
 pub fn run(args: &TrustArgs, global: &GlobalArgs, style: &Style) -> CliResult {
     let a = analyze(global, &args.function)?;
     if global.output == OutputFormat::Json {
-        println!("{}", serde_json::to_string_pretty(&assume::trust_json(&a)).unwrap_or_default());
+        println!("{}", serde_json::to_string_pretty(&trust::trust_json(&a)).unwrap_or_default());
         return Ok(ExitCode::SUCCESS);
     }
     let yes_no = |b: bool| if b { "yes" } else { "no" };
@@ -34,9 +34,9 @@ pub fn run(args: &TrustArgs, global: &GlobalArgs, style: &Style) -> CliResult {
     t.row(["identity policies allow".to_string(), yes_no(a.identity_allows).to_string()]);
     if let Some(side) = a.denying {
         let text = match side {
-            assume::DenyingSide::Trust => "the role's trust policy",
-            assume::DenyingSide::Identity => "the principal's identity policies",
-            assume::DenyingSide::Both => "both the trust policy and the identity policies",
+            trust::DenyingSide::Trust => "the role's trust policy",
+            trust::DenyingSide::Identity => "the principal's identity policies",
+            trust::DenyingSide::Both => "both the trust policy and the identity policies",
         };
         t.row(["denied by".to_string(), text.to_string()]);
     }
@@ -49,7 +49,7 @@ pub fn run(args: &TrustArgs, global: &GlobalArgs, style: &Style) -> CliResult {
     if let Some(s) = &a.fix_statement {
         println!("\nLeast trust statement that would allow exactly this principal:");
         println!("{}", serde_json::to_string_pretty(s).unwrap_or_default());
-        style.warn(assume::TRUST_WARNING);
+        style.warn(trust::TRUST_WARNING);
     }
     if let Some(s) = &a.fix_identity {
         println!("\nIdentity policy statement the principal needs:");

@@ -5,15 +5,14 @@ use std::process::ExitCode;
 
 use serde_json::{json, Value};
 
-use iamfit::account::function_name;
-use iamfit::analyze::effective::effective_permissions;
-use iamfit::catalog::Catalog;
-use iamfit::eval::{Principal, PrincipalKind};
-use iamfit::trail::map::{coverage, Coverage};
-use iamfit::trail::PrincipalFilter;
+use iamfit_catalog::Catalog;
+use iamfit_core::analyze::effective::effective_permissions;
+use iamfit_trail::map::{coverage, Coverage};
 
 use super::render::Table;
-use super::source::load_accounts;
+use iamfit_core::resolve;
+
+use super::source::{account_source, source_error};
 use super::trail::{replay, Replay, TrailArgs};
 use super::{CliError, CliResult, GlobalArgs, OutputFormat, Style, EXIT_PARTIAL};
 
@@ -40,106 +39,30 @@ pub struct PrincipalArgs {
     pub principal: Option<String>,
 }
 
-/// Whom a replay is about.
-pub struct Target {
-    /// Which records belong to it.
-    pub filter: PrincipalFilter,
-    /// How to name it.
-    pub label: String,
-    /// Its account (narrows S3 listings).
-    pub account: Option<String>,
-    /// Its policies, when known (for `--function`): used to tell granted-but-unused actions.
-    pub subject: Option<iamfit::account::Subject>,
-}
+pub use iamfit_core::resolve::Target;
 
-/// The record filter for `--function` or `--principal`, and the principal's label and account.
+/// The replay target for `--function` (with its role's current grant) or `--principal` (the ARN
+/// alone; the grant is read only where a command needs it).
 pub fn principal_filter(
     function: Option<&str>,
     principal: Option<&str>,
     global: &GlobalArgs,
 ) -> Result<Target, CliError> {
-    if let Some(f) = function {
-        let loaded = load_accounts(global, None, Some(f), None)?;
-        let function = loaded.function_account.function(f).map_err(|e| CliError::usage(e.to_string()))?;
-        let subject =
-            loaded.function_account.role_subject(&function.role, function_name(&function.name)).ok();
-        let role = &function.role;
-        let name = role.rsplit('/').next().unwrap_or(role).to_string();
-        let account = role.split(':').nth(4).map(str::to_string);
-        let session = function_name(&function.name).to_string();
-        return Ok(Target {
-            filter: PrincipalFilter::Role { arn: role.clone(), name, session: Some(session.clone()) },
-            label: format!("{role} (sessions named {session}: function {})", function.name),
-            account,
-            subject,
-        });
+    match function {
+        Some(f) => resolve::function_target(account_source(global).as_ref(), f).map_err(source_error),
+        None => resolve::principal_target(principal.unwrap_or_default()).map_err(source_error),
     }
-    let arn = principal.unwrap_or_default();
-    let p = Principal::parse(arn).map_err(|e| CliError::usage(format!("--principal: {e}")))?;
-    let filter = match p.kind {
-        PrincipalKind::Role => PrincipalFilter::Role {
-            arn: arn.to_string(),
-            name: p.name.clone().unwrap_or_default(),
-            session: None,
-        },
-        PrincipalKind::AssumedRole => PrincipalFilter::Role {
-            arn: p.role_arn.clone().unwrap_or_default(),
-            name: p.name.clone().unwrap_or_default(),
-            session: arn.rsplit('/').next().map(str::to_string),
-        },
-        PrincipalKind::User => PrincipalFilter::User { arn: arn.to_string() },
-        _ => {
-            return Err(CliError::usage(format!("--principal {arn}: give a role, role-session or user ARN")))
-        }
-    };
-    Ok(Target { filter, label: arn.to_string(), account: p.account.clone(), subject: None })
 }
 
 /// The current grant of a `--principal` (role, role session or user): from the snapshot, or read
-/// live from IAM. Errors say why it could not be known.
-pub fn principal_subject(arn: &str, global: &GlobalArgs) -> Result<iamfit::account::Subject, String> {
-    use iamfit::account::CallerIdentity;
-    let p = Principal::parse(arn).map_err(|e| e.to_string())?;
-    let account_id = p.account.clone().unwrap_or_default();
-    let (role_arn, session) = match p.kind {
-        PrincipalKind::Role => (Some(arn.to_string()), "iamfit".to_string()),
-        PrincipalKind::AssumedRole => {
-            (p.role_arn.clone(), arn.rsplit('/').next().unwrap_or("iamfit").to_string())
-        }
-        PrincipalKind::User => (None, String::new()),
-        _ => return Err(format!("{arn} is not a role, role session or user")),
-    };
-    let identity_arn = match (&role_arn, p.kind) {
-        (Some(_), _) => {
-            format!("arn:aws:sts::{account_id}:assumed-role/{}/{session}", p.name.clone().unwrap_or_default())
-        }
-        _ => arn.to_string(),
-    };
-    let identity = CallerIdentity { account: account_id, arn: identity_arn, user_id: String::new() };
-    let account = match &global.snapshot {
-        Some(dir) => iamfit::account::snapshot::load(dir).map_err(|e| e.to_string())?,
-        None => {
-            let rt = super::source::runtime().map_err(|e| e.message)?;
-            rt.block_on(async {
-                let opts = super::source::live_options(global);
-                let config = iamfit::account::live::sdk_config(&opts).await.map_err(|e| e.to_string())?;
-                let mut account = iamfit::account::Account::default();
-                iamfit::account::live::add_identity(&config, &mut account, "principal", identity.clone())
-                    .await
-                    .map_err(|e| e.to_string())?;
-                Ok::<_, String>(account)
-            })?
-        }
-    };
-    match role_arn {
-        Some(role) => account.role_subject(&role, &session).map_err(|e| e.to_string()),
-        None => account.identity_subject(&identity).map_err(|e| e.to_string()),
-    }
+/// live from IAM.
+pub fn principal_subject(arn: &str, global: &GlobalArgs) -> Result<iamfit_core::account::Subject, CliError> {
+    resolve::principal_subject(account_source(global).as_ref(), arn).map_err(source_error)
 }
 
 /// For every action the principal is granted: used, unused, or unobservable (CloudTrail does not
 /// record it, or records it only as a data event the trail may not log).
-pub fn coverage_json(subject: &iamfit::account::Subject, r: &Replay) -> Value {
+pub fn coverage_json(subject: &iamfit_core::account::Subject, r: &Replay) -> Value {
     let catalog = Catalog::get();
     let mut counts = [0usize; 3];
     let mut actions = Vec::new();

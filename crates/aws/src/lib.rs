@@ -1,0 +1,14 @@
+//! The AWS adapter: the only crate of iamfit that talks to AWS, through the official `aws-sdk-*`
+//! crates. It implements the core's ports for live accounts ([`live`]) and for CloudTrail in S3
+//! ([`s3`]) and through LookupEvents ([`lookup`]), and assumes roles through STS ([`sts`]).
+
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::string_slice))]
+
+pub mod error;
+pub mod live;
+pub mod lookup;
+pub mod process;
+pub mod runtime;
+pub mod s3;
+pub mod sources;
+pub mod sts;

@@ -1,0 +1,110 @@
+//! The batch request format of `iamfit simulate --requests` (see CONTRACT.md): one JSON object per
+//! request with the principal, action, resource, context and the policies of every layer.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::{authorize, Decision, NamedPolicy, PolicySet, Principal, Request};
+use crate::context::RequestContext;
+use crate::{Document, Policy};
+
+/// Evaluates requests in the contract's batch format, parsing each distinct policy document once
+/// (batches often repeat the same policies).
+#[derive(Debug, Default)]
+pub struct BatchEvaluator {
+    parsed: HashMap<String, Arc<Policy>>,
+}
+
+impl BatchEvaluator {
+    fn get(&mut self, doc: &Value, what: &str) -> Result<NamedPolicy, String> {
+        let key = match doc {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let policy = match self.parsed.get(&key) {
+            Some(p) => p.clone(),
+            None => {
+                let p =
+                    Arc::new(Document::from_value(doc).into_policy().map_err(|e| format!("{what}: {e}"))?);
+                self.parsed.insert(key, p.clone());
+                p
+            }
+        };
+        Ok(NamedPolicy { name: what.into(), policy })
+    }
+
+    fn single(&mut self, doc: Option<&Value>, what: &str) -> Result<Option<NamedPolicy>, String> {
+        match doc {
+            None | Some(Value::Null) => Ok(None),
+            Some(doc) => self.get(doc, what).map(Some),
+        }
+    }
+
+    fn list(&mut self, docs: Option<&Value>, what: &str) -> Result<Vec<NamedPolicy>, String> {
+        match docs {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(items)) => {
+                items.iter().enumerate().map(|(i, d)| self.get(d, &format!("{what}[{i}]"))).collect()
+            }
+            Some(_) => Err(format!("policies.{what} must be a list of documents")),
+        }
+    }
+
+    fn levels(&mut self, levels: Option<&Value>, what: &str) -> Result<Vec<Vec<NamedPolicy>>, String> {
+        match levels {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(i, level)| match level {
+                    Value::Array(_) => self.list(Some(level), &format!("{what}[{i}]")),
+                    _ => Err(format!("policies.{what}[{i}] must be a list of documents (one level)")),
+                })
+                .collect(),
+            Some(_) => Err(format!("policies.{what} must be a list of levels, each a list of documents")),
+        }
+    }
+
+    /// Evaluates one request line (a JSON object of the contract's batch format).
+    pub fn evaluate(&mut self, line: &Value) -> Result<Decision, String> {
+        let obj = line.as_object().ok_or("a request must be a JSON object")?;
+        let text = |k: &str| -> Result<Option<&str>, String> {
+            match obj.get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s)),
+                Some(_) => Err(format!("{k} must be a string")),
+            }
+        };
+        let action = text("action")?.ok_or("missing \"action\"")?;
+        let resource = text("resource")?.unwrap_or("*");
+        let principal =
+            text("principal")?.map(Principal::parse).transpose().map_err(|e| format!("principal: {e}"))?;
+        let context = match obj.get("context") {
+            None | Some(Value::Null) => RequestContext::new(),
+            Some(v) => RequestContext::from_json(v)?,
+        };
+        let policies = obj.get("policies").and_then(Value::as_object).ok_or("missing \"policies\" object")?;
+        if !policies.contains_key("identity") {
+            return Err("policies.identity is required (it may be an empty list)".into());
+        }
+        let session = match policies.get("session") {
+            Some(Value::Array(_)) => self.list(policies.get("session"), "session")?,
+            _ => self.single(policies.get("session"), "session")?.into_iter().collect(),
+        };
+        let set = PolicySet {
+            identity: self.list(policies.get("identity"), "identity")?,
+            boundary: self.single(policies.get("boundary"), "boundary")?,
+            session,
+            resource: self.single(policies.get("resource"), "resource")?,
+            scp: self.levels(policies.get("scp"), "scp")?,
+            rcp: self.levels(policies.get("rcp"), "rcp")?,
+        };
+        let resource_account = text("resource_account")?;
+        Ok(authorize(
+            &set,
+            &Request { principal: principal.as_ref(), action, resource, context: &context, resource_account },
+        ))
+    }
+}

@@ -1,0 +1,12 @@
+//! CloudTrail replay: reading log files, mapping each event to the IAM
+//! actions and resources it needed, and aggregating what a principal used and was denied.
+
+pub mod event;
+pub mod map;
+pub mod read;
+pub mod split;
+pub mod usage;
+pub mod window;
+
+pub use event::{Event, PrincipalFilter, TimeWindow};
+pub use read::{find_log_files, read_bytes, read_files, Collector, LogFile, ReadOptions, ReadStats};

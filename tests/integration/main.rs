@@ -1,0 +1,20 @@
+//! The integration tests of the `iamfit` binary, one crate (ripgrep's layout): each module is one
+//! area of the command line, and [`support`] holds the shared harness (the moto emulator, the
+//! binary runner, protocol-faithful test servers).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::string_slice, missing_docs)]
+
+mod support;
+
+mod catalog_cli;
+mod catalog_update;
+mod cli_audit;
+mod cli_check;
+mod cli_diff;
+mod cli_generate;
+mod cli_simulate;
+mod cli_usage;
+mod emulator_smoke;
+mod exec_emulator;
+mod live_diff;
+mod trail_sources;
