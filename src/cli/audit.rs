@@ -2,7 +2,6 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use serde_json::{json, Value};
 
@@ -18,7 +17,7 @@ use super::sarif::{self, SarifResult};
 use super::source::load_principal;
 use super::trail::{replay, TrailArgs};
 use super::usage::principal_filter;
-use super::{CliError, CliResult, GlobalArgs, OutputFormat, Style, EXIT_FINDINGS};
+use super::{exit_status, CliError, CliResult, GlobalArgs, OutputFormat, Style, EXIT_PARTIAL};
 
 /// Arguments of `iamfit audit`.
 #[derive(Debug, clap::Args)]
@@ -217,10 +216,13 @@ pub fn run(args: &AuditArgs, global: &GlobalArgs, style: &Style) -> CliResult {
             s
         }
     };
-    std::io::stdout()
-        .lock()
-        .write_all(text.as_bytes())
-        .map_err(|e| CliError::other(format!("cannot write output: {e}")))?;
+    std::io::stdout().lock().write_all(text.as_bytes()).map_err(CliError::write)?;
     let failing = args.fail_on.is_some_and(|t| findings.iter().any(|f| f.severity <= t.severity()));
-    Ok(if failing { ExitCode::from(EXIT_FINDINGS) } else { ExitCode::SUCCESS })
+    let partial = subject.partial || replayed.as_ref().is_some_and(|r| r.partial());
+    if partial {
+        style.warn(&format!(
+            "the result is partial: some policies or log files could not be read (exit status {EXIT_PARTIAL})"
+        ));
+    }
+    Ok(exit_status(failing, partial))
 }

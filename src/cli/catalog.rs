@@ -4,7 +4,9 @@ use std::process::ExitCode;
 use iamfit_catalog::update::{self, Progress, UpdateOptions};
 use iamfit_catalog::{ActionRef, Catalog, Lookup, Origin};
 use serde_json::{json, Value};
+use std::io::IsTerminal;
 
+use super::output::emit;
 use super::render::Table;
 use super::{CliError, CliResult, GlobalArgs, OutputFormat, Style};
 
@@ -120,21 +122,30 @@ fn expand(pattern: &str, global: &GlobalArgs, style: &Style) -> CliResult {
                 .collect();
             print_json(&Value::Array(items))?;
         }
+        OutputFormat::Table if !std::io::stdout().is_terminal() => {
+            // Into a pipe (`| xargs`, `| wc -l`): one action per line, nothing else.
+            let mut text = String::new();
+            for a in &actions {
+                text.push_str(&a.full_name());
+                text.push('\n');
+            }
+            emit(&text)?;
+        }
         format => {
             let mut table = Grid::new(["ACTION", "ACCESS LEVEL", "RESOURCE TYPES (* required)"]);
             for a in &actions {
                 table.row([a.full_name(), a.access_level().to_string(), resource_names(a)]);
             }
-            emit(&table.render(format));
-            if !global.quiet {
-                style.note(&format!(
-                    "{} action{} match `{pattern}` ({})",
-                    actions.len(),
-                    if actions.len() == 1 { "" } else { "s" },
-                    origin_text(cat)
-                ));
-            }
+            emit(&table.render(format))?;
         }
+    }
+    if !global.quiet && global.output != OutputFormat::Json {
+        style.note(&format!(
+            "{} action{} match `{pattern}` ({})",
+            actions.len(),
+            if actions.len() == 1 { "" } else { "s" },
+            origin_text(cat)
+        ));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -314,7 +325,7 @@ fn show(name: &str, global: &GlobalArgs, style: &Style) -> CliResult {
                 }
                 out.push_str(&t.render(format));
             }
-            emit(&out);
+            emit(&out)?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -398,24 +409,14 @@ fn run_update(url: Option<&str>, global: &GlobalArgs, style: &Style) -> CliResul
                 println(format!("  ... and {} more (see `--output json`)", added.actions_added.len() - 50));
             }
             println(format!("Saved to {}", summary.path.display()));
-            emit(&out);
+            emit(&out)?;
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn print_json(value: &Value) -> Result<(), CliError> {
-    let text = serde_json::to_string_pretty(value)
-        .map_err(|e| CliError::other(format!("cannot write JSON: {e}")))?;
-    emit(&format!("{text}\n"));
-    Ok(())
-}
-
-/// Writes the report to stdout; a closed pipe (`iamfit ... | head`) is not an error.
-fn emit(text: &str) {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+    super::output::emit_json(value)
 }
 
 /// Rows for a report table: rendered with [`Table`], or as a Markdown table for `--output markdown`.

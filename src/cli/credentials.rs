@@ -31,7 +31,7 @@ pub fn run(args: &CredentialsArgs, global: &GlobalArgs, style: &Style) -> CliRes
     ]);
     let path = trust::cache_dir().map(|d| d.join(key));
     if let Some(creds) = path.as_deref().and_then(trust::cache_read) {
-        println!("{}", creds.to_process_json());
+        super::output::emit_line(&creds.to_process_json().to_string())?;
         return Ok(ExitCode::SUCCESS);
     }
     let assumed = assume_for(global, &args.role, policy)?;
@@ -43,6 +43,6 @@ pub fn run(args: &CredentialsArgs, global: &GlobalArgs, style: &Style) -> CliRes
         }
         None => style.warn("no cache folder (set IAMFIT_CACHE_DIR): the credentials are not cached"),
     }
-    println!("{}", assumed.credentials.to_process_json());
+    super::output::emit_line(&assumed.credentials.to_process_json().to_string())?;
     Ok(ExitCode::SUCCESS)
 }

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::process::ExitCode;
 
 use serde_json::{json, Value};
 
@@ -13,7 +12,7 @@ use iamfit_core::analyze::diff::{diff, DiffReport, Direction, Mismatch, Normaliz
 use super::sarif::{self, SarifResult};
 use super::source::{load_accounts, Loaded};
 use super::trail::{replay, TrailArgs};
-use super::{CliError, CliResult, GlobalArgs, OutputFormat, Style, EXIT_FINDINGS};
+use super::{exit_status, CliError, CliResult, GlobalArgs, OutputFormat, Style, EXIT_PARTIAL};
 use iamfit_trail::PrincipalFilter;
 
 /// Arguments of `iamfit diff`.
@@ -142,21 +141,24 @@ pub fn run(args: &DiffArgs, global: &GlobalArgs, style: &Style) -> CliResult {
         OutputFormat::Markdown => to_markdown(&ctx, &report),
         OutputFormat::Table => to_table(&ctx, &report, style, args.per_service),
     };
-    out.write_all(text.as_bytes()).map_err(|e| CliError::other(format!("cannot write output: {e}")))?;
+    out.write_all(text.as_bytes()).map_err(CliError::write)?;
     if !global.quiet && global.output != OutputFormat::Table {
         for n in &notes {
             style.note(n);
         }
     }
-    if local.partial || prod.partial || trail_partial {
-        style.warn("the result is partial: some policies or log files could not be read (see the notes)");
+    let partial = local.partial || prod.partial || trail_partial;
+    if partial {
+        style.warn(&format!(
+            "the result is partial: some policies or log files could not be read (see the notes; exit status {EXIT_PARTIAL})"
+        ));
     }
     let failing = match args.fail_on {
         Some(FailOn::Any) => !report.mismatches.is_empty(),
         Some(FailOn::Used) => report.mismatches.iter().any(|m| m.used),
         None => false,
     };
-    Ok(if failing { ExitCode::from(EXIT_FINDINGS) } else { ExitCode::SUCCESS })
+    Ok(exit_status(failing, partial))
 }
 
 struct Context<'a> {

@@ -94,10 +94,7 @@ pub fn run(args: &GenerateArgs, global: &GlobalArgs, style: &Style) -> CliResult
         .unwrap_or_else(|| "generated".into());
     let empty = g.documents.is_empty();
     let text = if empty { String::new() } else { render(&g, args.format.into(), &name) };
-    std::io::stdout()
-        .lock()
-        .write_all(text.as_bytes())
-        .map_err(|e| CliError::other(format!("cannot write output: {e}")))?;
+    std::io::stdout().lock().write_all(text.as_bytes()).map_err(CliError::write)?;
 
     if let Some(path) = &args.report {
         let v = report_json(&g, &target.label);

@@ -82,9 +82,6 @@ pub fn run(args: &GraphArgs, global: &GlobalArgs, style: &Style) -> CliResult {
     } else {
         subject.graph.to_dot()
     };
-    std::io::stdout()
-        .lock()
-        .write_all(text.as_bytes())
-        .map_err(|e| CliError::other(format!("cannot write output: {e}")))?;
+    std::io::stdout().lock().write_all(text.as_bytes()).map_err(CliError::write)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -12,6 +12,7 @@ mod diff;
 mod exec;
 mod generate;
 mod graph;
+mod output;
 mod render;
 mod sarif;
 mod simulate;
@@ -126,6 +127,7 @@ pub enum Command {
 /// Runs the parsed command line and returns the process exit status.
 pub fn run(cli: Cli) -> ExitCode {
     let style = Style::detect(cli.global.no_color);
+    render::set_width(cli.global.verbose);
     let result = match &cli.command {
         Command::Diff(args) => diff::run(args, &cli.global, &style),
         Command::Graph(args) => graph::run(args, &cli.global, &style),
@@ -139,21 +141,12 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Exec(args) => exec::run(args, &cli.global, &style),
         Command::Credentials(args) => credentials::run(args, &cli.global, &style),
         Command::Trust(args) => trust::run(args, &cli.global, &style),
-        Command::Completions { shell } => {
-            let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(*shell, &mut cmd, "iamfit", &mut std::io::stdout());
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Man => {
-            let cmd = <Cli as clap::CommandFactory>::command();
-            clap_mangen::Man::new(cmd)
-                .render(&mut std::io::stdout())
-                .map(|_| ExitCode::SUCCESS)
-                .map_err(|e| CliError::other(format!("cannot write the man page: {e}")))
-        }
+        Command::Completions { shell } => completions(*shell),
+        Command::Man => man_page(),
     };
     match result {
         Ok(code) => code,
+        Err(err) if err.quiet => ExitCode::SUCCESS,
         Err(err) => {
             style.error(&err.message);
             if let Some(hint) = &err.hint {
@@ -169,6 +162,23 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
+/// `iamfit completions SHELL`.
+fn completions(shell: clap_complete::Shell) -> CliResult {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let mut text = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "iamfit", &mut text);
+    output::emit(&String::from_utf8_lossy(&text)).map(|()| ExitCode::SUCCESS)
+}
+
+/// `iamfit man`.
+fn man_page() -> CliResult {
+    let mut text = Vec::new();
+    clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+        .render(&mut text)
+        .map_err(|e| CliError::other(format!("cannot render the man page: {e}")))?;
+    output::emit(&String::from_utf8_lossy(&text)).map(|()| ExitCode::SUCCESS)
+}
+
 /// A failure to report to the user: one clear line, an optional hint, and the exit status.
 #[derive(Debug)]
 pub struct CliError {
@@ -180,16 +190,30 @@ pub struct CliError {
     pub detail: Option<String>,
     /// The process exit status.
     pub code: u8,
+    /// Stdout was closed by the reader: end quietly with status 0.
+    pub quiet: bool,
 }
 
 impl CliError {
     /// A usage or input error (exit status 2).
     pub fn usage(message: impl Into<String>) -> Self {
-        CliError { message: message.into(), hint: None, detail: None, code: EXIT_USAGE }
+        CliError { message: message.into(), hint: None, detail: None, code: EXIT_USAGE, quiet: false }
     }
     /// Any other failure (exit status 2 as well: iamfit reserves 1 for `--fail-on`).
     pub fn other(message: impl Into<String>) -> Self {
-        CliError { message: message.into(), hint: None, detail: None, code: EXIT_USAGE }
+        CliError { message: message.into(), hint: None, detail: None, code: EXIT_USAGE, quiet: false }
+    }
+    /// Stdout was closed (a pipe whose reader is gone): not a failure.
+    pub fn closed_pipe() -> Self {
+        CliError { quiet: true, code: 0, ..CliError::other("") }
+    }
+    /// A failed write to stdout: quiet for a closed pipe, an error otherwise.
+    pub fn write(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            CliError::closed_pipe()
+        } else {
+            CliError::other(format!("cannot write the report: {e}"))
+        }
     }
     /// Adds the detail shown with `-v`.
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
@@ -200,6 +224,18 @@ impl CliError {
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
+    }
+}
+
+/// The exit status of a command that found `failing` findings (`--fail-on`) and whose result may be
+/// `partial`: 1 for findings, else 3 for a partial result, else 0.
+pub fn exit_status(failing: bool, partial: bool) -> ExitCode {
+    if failing {
+        ExitCode::from(EXIT_FINDINGS)
+    } else if partial {
+        ExitCode::from(EXIT_PARTIAL)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

@@ -91,23 +91,47 @@ impl Table {
         self.rows.push(cells.into_iter().map(Into::into).collect());
     }
 
-    /// Renders the table. Width is measured on the text without ANSI colour codes.
+    /// Renders the table to fit the terminal ([`set_width`]): when the rows are wider, the last
+    /// column wraps at word boundaries under itself. Width is measured without ANSI colour codes.
     pub fn render(&self) -> String {
+        self.render_within(WIDTH.get().copied().flatten())
+    }
+
+    /// Renders the table; `max` is the widest a line may be (`None`: no limit).
+    pub fn render_within(&self, max: Option<usize>) -> String {
         let n = self.header.len();
         let mut widths: Vec<usize> = self.header.iter().map(|h| visible_width(h)).collect();
         for row in &self.rows {
             for (i, cell) in row.iter().take(n).enumerate() {
-                widths[i] = widths[i].max(visible_width(cell));
+                if let Some(w) = widths.get_mut(i) {
+                    *w = (*w).max(visible_width(cell));
+                }
             }
         }
+        // The last column starts after the others and their two-space gaps.
+        let last_start: usize = widths.iter().take(n.saturating_sub(1)).map(|w| w + 2).sum();
+        let last_room = max.map(|m| m.saturating_sub(last_start).max(MIN_LAST_COLUMN));
         let mut out = String::new();
         let line = |cells: &[String], out: &mut String| {
             let mut text = String::new();
             for (i, width) in widths.iter().enumerate() {
                 let cell = cells.get(i).map(String::as_str).unwrap_or("");
-                text.push_str(cell);
                 if i + 1 < n {
-                    text.push_str(&" ".repeat(width - visible_width(cell) + 2));
+                    text.push_str(cell);
+                    text.push_str(&" ".repeat(width.saturating_sub(visible_width(cell)) + 2));
+                    continue;
+                }
+                let pieces = match last_room {
+                    Some(room) if visible_width(cell) > room => wrap(cell, room),
+                    _ => vec![cell.to_string()],
+                };
+                for (k, piece) in pieces.iter().enumerate() {
+                    if k > 0 {
+                        out.push_str(text.trim_end());
+                        out.push('\n');
+                        text = " ".repeat(last_start);
+                    }
+                    text.push_str(piece);
                 }
             }
             out.push_str(text.trim_end());
@@ -154,5 +178,87 @@ mod tests {
         assert_eq!(lines[0], "a    bb");
         assert_eq!(lines[1], "---  --");
         assert_eq!(lines[2], "\x1b[31mxxx\x1b[0m  y");
+    }
+}
+
+/// The narrowest the last column of a table gets when wrapping for a narrow terminal.
+const MIN_LAST_COLUMN: usize = 24;
+
+static WIDTH: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+
+/// Sets the width tables fit into, once per process: the terminal's width when stdout is a terminal
+/// (`COLUMNS` wins), none into a pipe or with `-v` (full text).
+pub fn set_width(verbose: bool) {
+    let width = if verbose || !std::io::stdout().is_terminal() {
+        None
+    } else {
+        let columns = std::env::var("COLUMNS").ok().and_then(|c| c.trim().parse::<usize>().ok());
+        columns
+            .or_else(|| terminal_size::terminal_size().map(|(w, _)| usize::from(w.0)))
+            .filter(|w| *w >= 40)
+            .or(Some(100))
+    };
+    let _ = WIDTH.set(width);
+}
+
+/// Splits `text` into lines of at most `room` visible characters, at spaces where possible.
+fn wrap(text: &str, room: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut current = String::new();
+    for word in text.split(' ') {
+        let mut word = word.to_string();
+        loop {
+            let cur = visible_width(&current);
+            let w = visible_width(&word);
+            let sep = usize::from(cur > 0);
+            if cur + sep + w <= room {
+                if sep == 1 {
+                    current.push(' ');
+                }
+                current.push_str(&word);
+                break;
+            }
+            if cur > 0 {
+                lines.push(std::mem::take(&mut current));
+                continue;
+            }
+            // A single word longer than the room: cut it at a character boundary.
+            let cut: String = word.chars().take(room.max(1)).collect();
+            let rest: String = word.chars().skip(room.max(1)).collect();
+            lines.push(cut);
+            word = rest;
+            if word.is_empty() {
+                break;
+            }
+        }
+    }
+    if !current.is_empty() || lines.is_empty() {
+        lines.push(current);
+    }
+    lines
+}
+
+#[cfg(test)]
+mod width_tests {
+    use super::*;
+
+    #[test]
+    fn long_last_column_wraps_within_the_width() {
+        let mut t = Table::new(["severity", "kind", "message"]);
+        t.row(["high", "wildcard-action", &"grants every action on every resource ".repeat(5)]);
+        let text = t.render_within(Some(80));
+        assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
+        assert!(text.lines().count() > 3, "{text}");
+        // Continuation lines start under the message column.
+        let start = "high      wildcard-action  ".len();
+        assert!(text.lines().nth(3).is_some_and(|l| l.starts_with(&" ".repeat(start))), "{text}");
+        // Without a limit, one line per row.
+        assert_eq!(t.render_within(None).lines().count(), 3);
+    }
+
+    #[test]
+    fn wrap_cuts_long_words_at_char_boundaries() {
+        assert_eq!(wrap("ééééé", 2), vec!["éé", "éé", "é"]);
+        assert_eq!(wrap("a b c", 3), vec!["a b", "c"]);
     }
 }

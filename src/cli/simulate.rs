@@ -230,7 +230,7 @@ fn run_batch(path: &Path) -> CliResult {
                 json!({"id": id, "error": e})
             }
         };
-        writeln!(out, "{result}").map_err(|e| CliError::other(format!("cannot write output: {e}")))?;
+        writeln!(out, "{result}").map_err(CliError::write)?;
     }
     out.flush().ok();
     if errors > 0 {

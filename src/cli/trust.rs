@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use iamfit_core::trust;
 
 use super::exec::analyze;
+use super::output::{emit, emit_json};
 use super::render::Table;
 use super::{CliResult, GlobalArgs, OutputFormat, Style};
 
@@ -22,7 +23,7 @@ pub struct TrustArgs {
 pub fn run(args: &TrustArgs, global: &GlobalArgs, style: &Style) -> CliResult {
     let a = analyze(global, &args.function)?;
     if global.output == OutputFormat::Json {
-        println!("{}", serde_json::to_string_pretty(&trust::trust_json(&a)).unwrap_or_default());
+        emit_json(&trust::trust_json(&a))?;
         return Ok(ExitCode::SUCCESS);
     }
     let yes_no = |b: bool| if b { "yes" } else { "no" };
@@ -40,20 +41,22 @@ pub fn run(args: &TrustArgs, global: &GlobalArgs, style: &Style) -> CliResult {
         };
         t.row(["denied by".to_string(), text.to_string()]);
     }
-    print!("{}", t.render());
-    if a.allowed {
-        println!("{} may assume {}", a.principal, a.role);
-    } else {
-        println!("{} may not assume {}", a.principal, a.role);
-    }
+    let mut text = t.render();
+    let verb = if a.allowed { "may" } else { "may not" };
+    text.push_str(&format!("{} {verb} assume {}\n", a.principal, a.role));
+    let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default();
     if let Some(s) = &a.fix_statement {
-        println!("\nLeast trust statement that would allow exactly this principal:");
-        println!("{}", serde_json::to_string_pretty(s).unwrap_or_default());
-        style.warn(trust::TRUST_WARNING);
+        text.push_str(&format!(
+            "\nLeast trust statement that would allow exactly this principal:\n{}\n",
+            pretty(s)
+        ));
     }
     if let Some(s) = &a.fix_identity {
-        println!("\nIdentity policy statement the principal needs:");
-        println!("{}", serde_json::to_string_pretty(s).unwrap_or_default());
+        text.push_str(&format!("\nIdentity policy statement the principal needs:\n{}\n", pretty(s)));
+    }
+    emit(&text)?;
+    if a.fix_statement.is_some() {
+        style.warn(trust::TRUST_WARNING);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -241,7 +241,7 @@ pub fn run(args: &UsageArgs, global: &GlobalArgs, style: &Style) -> CliResult {
             s
         }
     };
-    out.write_all(text.as_bytes()).map_err(|e| CliError::other(format!("cannot write output: {e}")))?;
+    out.write_all(text.as_bytes()).map_err(CliError::write)?;
     if r.partial() {
         style.warn(&format!(
             "the result is partial: {} file(s) could not be read and {} record(s) were malformed (exit status {EXIT_PARTIAL})",

@@ -23,13 +23,23 @@ fn stderr(o: &Output) -> String {
 fn expand_lists_matching_actions_only() {
     let out = iamfit(&["catalog", "expand", "s3:Get*"]);
     assert!(out.status.success(), "{}", stderr(&out));
+    // Into a pipe: one action per line and nothing else (for `| xargs`, `| wc -l`).
     let text = stdout(&out);
-    let actions: Vec<&str> = text.lines().skip(2).filter_map(|l| l.split_whitespace().next()).collect();
+    let actions: Vec<&str> = text.lines().collect();
     assert!(actions.contains(&"s3:GetObject"));
     assert!(!actions.contains(&"s3:PutObject"));
-    assert!(actions.iter().all(|a| a.starts_with("s3:Get")), "{actions:?}");
-    assert!(text.contains("Read"));
+    assert!(actions.iter().all(|a| a.starts_with("s3:Get") && !a.contains(' ')), "{actions:?}");
     assert!(stderr(&out).contains("actions match"), "the count goes to stderr");
+}
+
+#[test]
+fn expand_markdown_is_a_table_with_access_levels() {
+    let out = iamfit(&["catalog", "expand", "s3:Get*", "-o", "markdown"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.lines().next().is_some_and(|l| l.starts_with('|')), "{text}");
+    // The S3 service authorization reference lists GetObject at the Read access level.
+    assert!(text.lines().any(|l| l.contains("s3:GetObject") && l.contains("Read")), "{text}");
 }
 
 #[test]

@@ -205,9 +205,14 @@ fn fail_on_any_sets_the_exit_status() {
     assert_eq!(code, 1);
     let (code, _, _) = iamfit(&[&demo[..], &["--fail-on", "used"]].concat());
     assert_eq!(code, 1, "the demo trail shows the function using mismatched actions");
+    let empty = tempfile::tempdir().unwrap();
+    let empty_trail = empty.path().to_str().unwrap();
+    let (code, _, _) = iamfit(&[&demo[..], &["--fail-on", "used", "--trail", empty_trail]].concat());
+    assert_eq!(code, 0, "a trail without the function's events marks nothing used");
+    // Files that are not CloudTrail logs make the result partial: exit status 3.
     let (code, _, _) =
         iamfit(&[&demo[..], &["--fail-on", "used", "--trail", "tests/fixtures/check"]].concat());
-    assert_eq!(code, 0, "a trail without the function's events marks nothing used");
+    assert_eq!(code, 3, "a trail of files that are not CloudTrail logs is a partial result");
     let (code, _, _) = iamfit(&demo);
     assert_eq!(code, 0, "without --fail-on the exit status is 0 whatever is found");
 }

@@ -6,6 +6,7 @@
 
 mod support;
 
+mod bad_input;
 mod catalog_cli;
 mod catalog_update;
 mod cli_audit;
