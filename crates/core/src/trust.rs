@@ -241,13 +241,7 @@ pub fn analyze_trust(subject: &Subject, role: &Role) -> TrustAnalysis {
     // The trust side alone: does any trust statement allow this principal at all (named directly,
     // through its role or its account)? Evaluate as if across accounts with an allow-all identity side,
     // so that any naming counts and only the trust policy decides.
-    let allow_all = NamedPolicy::new(
-        "allow-all",
-        iamfit_policy::document::Policy::parse(
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
-        )
-        .expect("static policy"),
-    );
+    let allow_all = NamedPolicy::new("allow-all", allow_all_policy());
     let trust_only_set =
         PolicySet { identity: vec![allow_all], resource: trust.clone(), ..Default::default() };
     let other_account =
@@ -304,6 +298,15 @@ pub fn analyze_trust(subject: &Subject, role: &Role) -> TrustAnalysis {
 /// The warning printed with a trust fix.
 pub const TRUST_WARNING: &str = "adding a developer principal to a production role's trust policy lets that developer act as production; \
 prefer a copy of the role in a development account (same permissions policies, trust naming the developers) and run the function's code against it";
+
+/// `Allow * on *`.
+#[expect(clippy::expect_used, reason = "a constant, valid policy document: parsing it cannot fail")]
+fn allow_all_policy() -> iamfit_policy::document::Policy {
+    iamfit_policy::document::Policy::parse(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+    )
+    .expect("static policy")
+}
 
 /// The trust analysis as JSON.
 pub fn trust_json(a: &TrustAnalysis) -> Value {

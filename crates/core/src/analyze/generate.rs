@@ -233,8 +233,9 @@ impl Pat {
         while let Some(c) = rest.chars().next() {
             let esc = ["${*}", "${?}", "${$}"].iter().find(|e| rest.starts_with(**e));
             if let Some(e) = esc {
-                lit.push(e.as_bytes()[2] as char);
-                rest = &rest[4..];
+                // `${*}` stands for a literal `*` (and so on): the third character of the escape.
+                lit.extend(e.chars().nth(2));
+                rest = rest.get(e.len()..).unwrap_or_default();
                 continue;
             }
             match c {
@@ -246,7 +247,7 @@ impl Pat {
                 }
                 _ => lit.push(c),
             }
-            rest = &rest[c.len_utf8()..];
+            rest = rest.get(c.len_utf8()..).unwrap_or_default();
         }
         if !lit.is_empty() || toks.is_empty() {
             toks.push(Tok::Lit(lit));
@@ -533,9 +534,9 @@ fn is_s3(arn: &str) -> bool {
 fn parent(text: &str) -> Option<String> {
     let start = resource_start(text)?;
     let trimmed = text.strip_suffix('/').unwrap_or(text);
-    let cut = trimmed[start..].rfind('/')? + start;
-    let parent = &text[..=cut];
-    let depth = parent[start..].matches('/').count();
+    let cut = trimmed.get(start..)?.rfind('/')? + start;
+    let parent = text.get(..=cut)?;
+    let depth = parent.get(start..)?.matches('/').count();
     let min = if is_s3(text) { 1 } else { 2 };
     (depth >= min).then(|| parent.to_string())
 }
@@ -582,11 +583,11 @@ fn fold(items: Vec<Item>, threshold: usize) -> Vec<Item> {
 fn top(arn: &str) -> Option<String> {
     let start = resource_start(arn)?;
     if is_s3(arn) {
-        let slash = arn[start..].find('/')? + start;
-        return Some(arn[..=slash].to_string());
+        let slash = arn.get(start..)?.find('/')? + start;
+        return arn.get(..=slash).map(str::to_string);
     }
-    let slash = arn[start..].rfind('/')? + start;
-    Some(arn[..=slash].to_string())
+    let slash = arn.get(start..)?.rfind('/')? + start;
+    arn.get(..=slash).map(str::to_string)
 }
 
 fn summarise(resources: &BTreeSet<String>, granularity: Granularity, threshold: usize) -> Vec<Item> {
@@ -750,7 +751,7 @@ fn camel(text: &str) -> String {
 /// ARN, the queue of an SQS ARN; `All` for `*`.
 fn resource_label(resource: &str) -> String {
     let Some(start) = resource_start(resource) else { return "All".into() };
-    let part = &resource[start..];
+    let part = resource.get(start..).unwrap_or_default();
     let pieces: Vec<&str> = part.split(['/', ':']).filter(|p| !p.is_empty() && !p.contains('*')).collect();
     let name = if is_s3(resource) {
         pieces.first().copied()
