@@ -9,7 +9,7 @@ DATA_DIR defaults to ../shared/data relative to the repository root. It must hol
 Reference Information: operations -> authorized actions, and actions missing from the primary catalog).
 
 With --check nothing is written: the exit status is 1 when the committed files differ from what the
-generator would write (used by tests/catalog_generated.rs).
+generator would write (used by crates/catalog/tests/catalog_generated.rs).
 
 The output is deterministic (everything sorted) and line-oriented, tab-separated. The format is
 documented in crates/catalog/src/format.rs; in short:

@@ -10,7 +10,7 @@ action catalog, to check names) and `iamlive-map/map.json` (iam-dataset's SDK me
 with resource templates, MIT (c) 2021 Ian Mckay).
 
 With --check nothing is written: the exit status is 1 when the committed table differs from what the
-generator would write (used by tests/trail_map.rs).
+generator would write (used by crates/trail/tests/trail_map.rs).
 
 The table holds only what the embedded catalog does not already give (crates/trail/src/map.rs reads it):
 

@@ -45,7 +45,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options accepted by every command (see CONTRACT.md, "Global options").
+/// Options accepted by every command (see docs/reference.md, "Global options").
 #[derive(Debug, Args, Clone)]
 pub struct GlobalArgs {
     /// AWS CLI profile whose credentials iamfit uses (as the AWS CLI resolves it).

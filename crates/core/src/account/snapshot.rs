@@ -1,4 +1,4 @@
-//! The snapshot folder (see CONTRACT.md): the exact JSON of the AWS CLI's
+//! The snapshot folder (see docs/reference.md): the exact JSON of the AWS CLI's
 //! `iam get-account-authorization-details` (`account.json`), `lambda get-function-configuration`
 //! (`functions/NAME.json`) and `sts get-caller-identity` (`identities/PROFILE.json`), so a snapshot
 //! made by hand with the AWS CLI reads exactly like one written by `iamfit snapshot`.

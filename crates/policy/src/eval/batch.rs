@@ -1,4 +1,4 @@
-//! The batch request format of `iamfit simulate --requests` (see CONTRACT.md): one JSON object per
+//! The batch request format of `iamfit simulate --requests` (see docs/reference.md): one JSON object per
 //! request with the principal, action, resource, context and the policies of every layer.
 
 use std::collections::HashMap;

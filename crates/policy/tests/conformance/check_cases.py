@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Sanity checker for the iamfit conformance case files (tests/conformance/*.json)."""
+"""Sanity checker for the iamfit conformance case files (crates/policy/tests/conformance/*.json)."""
 import glob, json, os, re, sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
