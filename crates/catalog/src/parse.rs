@@ -45,14 +45,14 @@ pub(super) fn fields<const N: usize>(line: &str) -> ([&str; N], usize) {
     // Stop scanning once the last field starts: descriptions are long and never split.
     while n + 1 < N && i < bytes.len() {
         if bytes[i] == b'\t' {
-            // Tabs are ASCII, so these are char boundaries.
-            out[n] = &line[start..i];
+            // Tabs are ASCII, so these are char boundaries and `get` always succeeds.
+            out[n] = line.get(start..i).unwrap_or_default();
             n += 1;
             start = i + 1;
         }
         i += 1;
     }
-    out[n] = &line[start..];
+    out[n] = line.get(start..).unwrap_or_default();
     (out, n + 1)
 }
 
@@ -70,21 +70,24 @@ impl Lines {
         let rest = self.text.get(self.pos..).filter(|r| !r.is_empty())?;
         self.line += 1;
         self.start = self.pos;
-        let end = rest.find('\n').unwrap_or(rest.len());
-        let line = &rest[..end];
-        self.pos += (end + 1).min(rest.len());
+        let (line, used) = match rest.split_once('\n') {
+            Some((line, _)) => (line, line.len() + 1),
+            None => (rest, rest.len()),
+        };
+        self.pos += used;
         Some((self.line, line.strip_suffix('\r').unwrap_or(line)))
     }
 
     /// Skips to the next `S` line (or the end) and returns the text from the start of the line last
     /// returned up to there.
     fn skip_block(&mut self) -> &'static str {
+        // `start` and `pos` are line starts (offset 0 or just after a `\n`), so `get` always succeeds.
         let start = self.start;
-        let rest = &self.text[self.pos..];
+        let rest = self.text.get(self.pos..).unwrap_or_default();
         let len = if rest.starts_with("S\t") { 0 } else { rest.find("\nS\t").map_or(rest.len(), |i| i + 1) };
         self.line += rest.as_bytes()[..len].iter().filter(|&&b| b == b'\n').count();
         self.pos += len;
-        &self.text[start..self.pos]
+        self.text.get(start..self.pos).unwrap_or_default()
     }
 }
 

@@ -219,3 +219,37 @@ fn parse_rejects_bad_input_without_panicking() {
     let a = ok.action("a:do").expect("a:Do");
     assert_eq!(a.resource_types()[0].condition_keys, vec!["a:k"]);
 }
+
+#[test]
+fn multibyte_and_truncated_text_is_an_error_or_a_catalog_not_a_panic() {
+    // Multibyte characters beside every tab, line end and template delimiter the parser cuts at.
+    let text = "iamfit-catalog\t1\té€\r\n\
+        C\ta:é${ü}ß\tString\tdé\n\
+        C\ta:ü<é\tString\t\n\
+        C\ta:ž<k>€\tString\tü\n\
+        S\ta\tÄ\tc\n\
+        R\tthing\tarn:é:ü\t0\n\
+        A\tDo\tW\tc\t0!/0\t0\t\tdescription ü€\n\
+        O\tDoIt\ta:Do\tü\n\
+        O\tÉ\ta:Dö\t\n";
+    let cat = Catalog::parse_owned(text.to_string()).expect("valid");
+    assert_eq!(cat.id(), "é€");
+    assert_eq!(cat.condition_key("a:éXß").map(|k| k.name), Some("a:é${ü}ß"));
+    assert_eq!(cat.condition_key("a:žx€").map(|k| k.name), Some("a:ž<k>€"));
+    assert!(cat.condition_key("a:üx").is_none(), "an unclosed `<` is no template");
+    assert_eq!(cat.action("a:do").map(|a| a.description()), Some("description ü€"));
+    assert_eq!(cat.operations().len(), 2);
+    assert!(cat.operation("a", "É").is_some());
+    // Every prefix of the text that is valid UTF-8 (so cut inside lines, fields and templates).
+    for end in (0..=text.len()).filter(|&end| text.is_char_boundary(end)) {
+        if let Ok(cat) = Catalog::parse_owned(text[..end].to_string()) {
+            let _ = cat.operations();
+            let _ = cat.condition_key("a:éé");
+        }
+    }
+    // A huge single field.
+    let huge =
+        format!("iamfit-catalog\t1\tx\nC\ta:{}${{\tString\t{}\n", "é".repeat(100_000), "€".repeat(100_000));
+    let cat = Catalog::parse_owned(huge).expect("valid");
+    assert_eq!(cat.condition_keys().len(), 1);
+}

@@ -242,8 +242,9 @@ pub(crate) fn template_split(name: &str) -> Option<(&str, &str)> {
         (None, Some(b)) => (b, '>'),
         (None, None) => return None,
     };
-    let end = start + name[start..].find(close)?;
-    Some((&name[..start], &name[end + 1..]))
+    let (before, variable) = name.split_at_checked(start)?;
+    let (_, after) = variable.split_once(close)?;
+    Some((before, after))
 }
 
 /// A Service Reference operation (an API call) and the IAM actions that authorize it.

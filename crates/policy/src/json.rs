@@ -178,7 +178,7 @@ impl Reader<'_> {
             Some(b'n') => self.keyword("null", Value::Null)?,
             Some(b'-' | b'0'..=b'9') => self.number()?,
             Some(_) => {
-                let c = self.text[self.pos..].chars().next().unwrap_or('?');
+                let c = self.text.get(self.pos..).and_then(|rest| rest.chars().next()).unwrap_or('?');
                 return Err(self.error(&format!("unexpected character {c:?}, expected a value")));
             }
         };
@@ -223,7 +223,9 @@ impl Reader<'_> {
             }
             self.digits();
         }
-        Ok(Value::Number(self.text[start..self.pos].to_string()))
+        // The number is ASCII, so its bounds are character boundaries.
+        let number = self.text.get(start..self.pos).ok_or_else(|| self.error("invalid number"))?;
+        Ok(Value::Number(number.to_string()))
     }
 
     fn digits(&mut self) {
@@ -243,7 +245,10 @@ impl Reader<'_> {
                 }
                 self.pos += 1;
             }
-            out.push_str(&self.text[run_start..self.pos]);
+            // The run starts after an ASCII quote or escape and stops before an ASCII byte or at the
+            // end, so its bounds are character boundaries.
+            let run = self.text.get(run_start..self.pos).ok_or_else(|| self.error("invalid string"))?;
+            out.push_str(run);
             match self.bytes.get(self.pos) {
                 None => return Err(self.error("unterminated string")),
                 Some(b'"') => {

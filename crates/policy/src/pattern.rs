@@ -184,8 +184,8 @@ fn tokenize(raw: &str, syntax: Syntax) -> Vec<Token> {
     let mut lit = String::new();
     let mut rest = raw;
     while let Some(c) = rest.chars().next() {
-        if syntax.variables && rest.starts_with("${") {
-            if let Some((token, used)) = parse_variable(rest) {
+        if syntax.variables {
+            if let Some((token, after)) = rest.strip_prefix("${").and_then(parse_variable) {
                 match token {
                     Token::Literal(s) => lit.push_str(&s),
                     other => {
@@ -195,7 +195,7 @@ fn tokenize(raw: &str, syntax: Syntax) -> Vec<Token> {
                         tokens.push(other);
                     }
                 }
-                rest = &rest[used..];
+                rest = after;
                 continue;
             }
         }
@@ -207,7 +207,9 @@ fn tokenize(raw: &str, syntax: Syntax) -> Vec<Token> {
         } else {
             lit.push(c);
         }
-        rest = &rest[c.len_utf8()..];
+        let mut chars = rest.chars();
+        chars.next();
+        rest = chars.as_str();
     }
     if !lit.is_empty() || tokens.is_empty() {
         tokens.push(Token::Literal(lit));
@@ -215,10 +217,10 @@ fn tokenize(raw: &str, syntax: Syntax) -> Vec<Token> {
     tokens
 }
 
-/// Parses `${...}` at the start of `text`: the token and the bytes used, or `None` if malformed.
-fn parse_variable(text: &str) -> Option<(Token, usize)> {
-    let end = text.find('}')?;
-    let inner = &text[2..end];
+/// Parses a `${...}` variable, given the text after its `${`: the token and the text after its `}`, or
+/// `None` if malformed.
+fn parse_variable(body: &str) -> Option<(Token, &str)> {
+    let (inner, after) = body.split_once('}')?;
     let token = match inner {
         "*" => Token::Literal("*".into()),
         "?" => Token::Literal("?".into()),
@@ -238,21 +240,20 @@ fn parse_variable(text: &str) -> Option<(Token, usize)> {
             Token::Var(Variable { key: key.to_lowercase(), default })
         }
     };
-    Some((token, end + 1))
+    Some((token, after))
 }
 
 /// Problems with `${...}` text that will be read literally (for validation findings).
 pub fn variable_problems(raw: &str) -> Vec<String> {
     let mut problems = Vec::new();
     let mut rest = raw;
-    while let Some(i) = rest.find("${") {
-        rest = &rest[i..];
-        match parse_variable(rest) {
-            Some((_, used)) => rest = &rest[used..],
+    while let Some((_, body)) = rest.split_once("${") {
+        match parse_variable(body) {
+            Some((_, after)) => rest = after,
             None => {
-                let shown: String = rest.chars().take(30).collect();
+                let shown: String = "${".chars().chain(body.chars()).take(30).collect();
                 problems.push(format!("malformed policy variable {shown:?} is matched literally"));
-                rest = &rest[2..];
+                rest = body;
             }
         }
     }
@@ -340,13 +341,14 @@ fn split_arn_outside_variables(raw: &str) -> Option<[&str; 6]> {
     if n < 5 {
         return None;
     }
+    // The cuts are at ASCII colons, so every bound is a character boundary.
     Some([
-        &raw[..cuts[0]],
-        &raw[cuts[0] + 1..cuts[1]],
-        &raw[cuts[1] + 1..cuts[2]],
-        &raw[cuts[2] + 1..cuts[3]],
-        &raw[cuts[3] + 1..cuts[4]],
-        &raw[cuts[4] + 1..],
+        raw.get(..cuts[0])?,
+        raw.get(cuts[0] + 1..cuts[1])?,
+        raw.get(cuts[1] + 1..cuts[2])?,
+        raw.get(cuts[2] + 1..cuts[3])?,
+        raw.get(cuts[3] + 1..cuts[4])?,
+        raw.get(cuts[4] + 1..)?,
     ])
 }
 
@@ -355,19 +357,19 @@ fn split_arn_outside_variables(raw: &str) -> Option<[&str; 6]> {
 pub fn variables_as_wildcards(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(i) = rest.find("${") {
-        out.push_str(&rest[..i]);
-        match rest[i..].find('}') {
-            Some(j) => {
-                let inner = &rest[i + 2..i + j];
+    while let Some((before, body)) = rest.split_once("${") {
+        out.push_str(before);
+        match body.split_once('}') {
+            Some((inner, after)) => {
                 out.push_str(match inner {
                     "*" | "?" | "$" => inner,
                     _ => "*",
                 });
-                rest = &rest[i + j + 1..];
+                rest = after;
             }
             None => {
-                out.push_str(&rest[i..]);
+                out.push_str("${");
+                out.push_str(body);
                 rest = "";
             }
         }
@@ -429,6 +431,52 @@ mod tests {
         assert!(p.matches("a${oops", &ctx(&[])));
         assert_eq!(variable_problems("a${oops").len(), 1);
         assert!(variable_problems("${aws:username}/${*}").is_empty());
+    }
+
+    #[test]
+    fn multibyte_text_next_to_every_cut_is_safe() {
+        // Multibyte characters right beside each place the compiler and the matcher cut the text:
+        // `${`, `}`, `,`, `'`, ARN colons, `*` and `?`.
+        let raws = [
+            "é${é}é",
+            "€${",
+            "${€",
+            "ü${aws:username, 'ü'}ü",
+            "arn:é:ü::ñ:${é:ü}:ß",
+            "arn:€",
+            "ü*é?ñ",
+            "${*}é${?}ü${$}€",
+            "}€${€,'€'}",
+            "*€*",
+            "?",
+        ];
+        let texts = ["", "€", "éé€", "üxxé€ñ", "arn:é:ü::ñ:x:ß", "ü€é€ñ", "\u{10ffff}"];
+        let vars = ctx(&[("aws:username", "é€")]);
+        for raw in raws {
+            for syntax in [FULL, Syntax { wildcards: false, variables: true }] {
+                let p = Pattern::new(raw, syntax);
+                let r = ResourcePattern::new(raw, syntax);
+                for text in texts {
+                    let _ = p.matches(text, &vars);
+                    let _ = r.matches(text, &vars);
+                }
+            }
+            let _ = variable_problems(raw);
+            let _ = variables_as_wildcards(raw);
+        }
+        assert!(Pattern::new("ü*é?ñ", FULL).matches("üxxé€ñ", &vars));
+        assert!(!Pattern::new("ü*é?ñ", FULL).matches("üé€€ñ", &vars));
+        assert!(Pattern::new("ü${aws:username}*", FULL).matches("üé€ß", &vars));
+        assert!(Pattern::new("${€", FULL).matches("${€", &vars));
+        assert!(ResourcePattern::new("arn:aws:s3:::ü/*", FULL).matches("arn:aws:s3:::ü/é:ß", &vars));
+        assert_eq!(variables_as_wildcards("é${ü}€${é"), "é*€${é");
+        assert_eq!(variable_problems("€${é"), vec!["malformed policy variable \"${é\" is matched literally"]);
+        // The JSON reader around multibyte text: values, a bad character, a string cut short.
+        assert_eq!(crate::json::parse("\"é\\u00e9€\"").unwrap().as_str(), Some("éé€"));
+        assert_eq!(crate::json::parse("[1, é]").unwrap_err().offset, 4);
+        assert!(crate::json::parse("\"é€").is_err());
+        assert!(crate::json::parse("\"\\u00é\"").is_err());
+        assert!(crate::json::parse("-é").is_err());
     }
 
     #[test]

@@ -37,18 +37,19 @@ pub fn matches_ignore_ascii_case(pattern: &str, text: &str) -> bool {
 
 /// Splits a raw wildcard pattern into pieces, appending them to `out`.
 pub fn split_into<'a>(pattern: &'a str, out: &mut Vec<Piece<'a>>) {
-    let mut start = 0;
-    for (i, c) in pattern.char_indices() {
-        if c == '*' || c == '?' {
-            if start < i {
-                out.push(Piece::Literal(&pattern[start..i]));
-            }
-            out.push(if c == '*' { Piece::Star } else { Piece::One });
-            start = i + 1;
+    // Each part ends with at most one wildcard, and only as its last character.
+    for part in pattern.split_inclusive(['*', '?']) {
+        let (literal, wildcard) = if let Some(literal) = part.strip_suffix('*') {
+            (literal, Some(Piece::Star))
+        } else if let Some(literal) = part.strip_suffix('?') {
+            (literal, Some(Piece::One))
+        } else {
+            (part, None)
+        };
+        if !literal.is_empty() {
+            out.push(Piece::Literal(literal));
         }
-    }
-    if start < pattern.len() {
-        out.push(Piece::Literal(&pattern[start..]));
+        out.extend(wildcard);
     }
 }
 
@@ -67,10 +68,11 @@ impl AsPiece for Piece<'_> {
 
 /// Whether the pattern given as pieces matches `text` exactly (anchored at both ends).
 pub fn matches_pieces<P: AsPiece>(pieces: &[P], text: &str) -> bool {
-    let mut p = 0; // next piece
-    let mut t = 0; // byte offset in text
-                   // Where to resume after the most recent `*`: (piece after the star, text offset it last tried).
-    let mut resume: Option<(usize, usize)> = None;
+    // The next piece, and the unmatched rest of `text` (a suffix: matching never indexes into it).
+    let mut p = 0;
+    let mut t = text;
+    // Where to resume after the most recent `*`: (piece after the star, text it last tried).
+    let mut resume: Option<(usize, &str)> = None;
     loop {
         if p < pieces.len() {
             match pieces[p].piece() {
@@ -84,8 +86,8 @@ pub fn matches_pieces<P: AsPiece>(pieces: &[P], text: &str) -> bool {
                     }
                     // Jump straight to the next occurrence of a following literal.
                     if let Piece::Literal(lit) = pieces[p].piece() {
-                        match text[t..].find(lit) {
-                            Some(off) => t += off,
+                        match skip_to(t, lit) {
+                            Some(found) => t = found,
                             None => return false,
                         }
                     }
@@ -93,43 +95,46 @@ pub fn matches_pieces<P: AsPiece>(pieces: &[P], text: &str) -> bool {
                     continue;
                 }
                 Piece::One => {
-                    if let Some(c) = text[t..].chars().next() {
-                        t += c.len_utf8();
+                    let mut chars = t.chars();
+                    if chars.next().is_some() {
+                        t = chars.as_str();
                         p += 1;
                         continue;
                     }
                 }
                 Piece::Literal(lit) => {
-                    if text[t..].starts_with(lit) {
-                        t += lit.len();
+                    if let Some(after) = t.strip_prefix(lit) {
+                        t = after;
                         p += 1;
                         continue;
                     }
                 }
             }
-        } else if t == text.len() {
+        } else if t.is_empty() {
             return true;
         }
         // Mismatch: let the last star swallow one more character and retry from there.
-        match resume {
-            Some((rp, rt)) => match text[rt..].chars().next() {
-                Some(c) => {
-                    let mut nt = rt + c.len_utf8();
-                    if let Piece::Literal(lit) = pieces[rp].piece() {
-                        match text[nt..].find(lit) {
-                            Some(off) => nt += off,
-                            None => return false,
-                        }
-                    }
-                    resume = Some((rp, nt));
-                    p = rp;
-                    t = nt;
-                }
-                None => return false,
-            },
-            None => return false,
+        let Some((rp, rt)) = resume else { return false };
+        let mut chars = rt.chars();
+        if chars.next().is_none() {
+            return false;
         }
+        let mut nt = chars.as_str();
+        if let Piece::Literal(lit) = pieces[rp].piece() {
+            match skip_to(nt, lit) {
+                Some(found) => nt = found,
+                None => return false,
+            }
+        }
+        resume = Some((rp, nt));
+        p = rp;
+        t = nt;
     }
+}
+
+/// `text` from the first occurrence of `lit` on, if it occurs.
+fn skip_to<'t>(text: &'t str, lit: &str) -> Option<&'t str> {
+    text.find(lit).and_then(|off| text.get(off..))
 }
 
 /// Whether some text matches both wildcard patterns (`*` and `?` in each). Used to tell whether a

@@ -240,7 +240,8 @@ pub fn normalize_event_name<'a>(source_prefix: &str, name: &'a str) -> Cow<'a, s
                 .enumerate()
                 .all(|(i, c)| if i == 4 || i == 7 { *c == b'_' } else { c.is_ascii_digit() });
         if shape && b[b.len() - 11].is_ascii_alphabetic() {
-            return Cow::Borrowed(&name[..name.len() - 10]);
+            // The cut is between ASCII bytes, so `get` always succeeds.
+            return Cow::Borrowed(name.get(..name.len() - 10).unwrap_or(name));
         }
     }
     // `YYYYMMDD` optionally followed by `v` and digits, at the end.
@@ -251,9 +252,10 @@ pub fn normalize_event_name<'a>(source_prefix: &str, name: &'a str) -> Cow<'a, s
         }
     }
     if end >= 9 && b[end - 8..end].iter().all(u8::is_ascii_digit) && b[end - 9].is_ascii_alphabetic() {
-        let date = &name[end - 8..end];
-        if date.starts_with("19") || date.starts_with("20") {
-            return Cow::Borrowed(&name[..end - 8]);
+        let date = &b[end - 8..end];
+        if date.starts_with(b"19") || date.starts_with(b"20") {
+            // The cut is between ASCII bytes, so `get` always succeeds.
+            return Cow::Borrowed(name.get(..end - 8).unwrap_or(name));
         }
     }
     Cow::Borrowed(name)
@@ -742,16 +744,16 @@ enum Piece<'f> {
 fn pieces(format: &str) -> Vec<Piece<'_>> {
     let mut out = Vec::new();
     let mut rest = format;
-    while let Some(start) = rest.find("${") {
-        if start > 0 {
-            out.push(Piece::Lit(&rest[..start]));
+    while let Some((lit, var)) = rest.find("${").and_then(|start| rest.split_at_checked(start)) {
+        if !lit.is_empty() {
+            out.push(Piece::Lit(lit));
         }
-        let Some(end) = rest[start..].find('}') else {
-            out.push(Piece::Lit(&rest[start..]));
+        let Some((name, after)) = var.strip_prefix("${").and_then(|v| v.split_once('}')) else {
+            out.push(Piece::Lit(var));
             return out;
         };
-        out.push(Piece::Var(&rest[start + 2..start + end]));
-        rest = &rest[start + end + 1..];
+        out.push(Piece::Var(name));
+        rest = after;
     }
     if !rest.is_empty() {
         out.push(Piece::Lit(rest));
@@ -834,12 +836,9 @@ fn arn_matches(format: &str, arn: &str) -> bool {
     fn go(ps: &[Piece<'_>], s: &str) -> bool {
         match ps.split_first() {
             None => s.is_empty(),
-            Some((Piece::Lit(l), rest)) => {
-                s.len() >= l.len()
-                    && s.is_char_boundary(l.len())
-                    && s[..l.len()].eq_ignore_ascii_case(l)
-                    && go(rest, &s[l.len()..])
-            }
+            Some((Piece::Lit(l), rest)) => s
+                .split_at_checked(l.len())
+                .is_some_and(|(head, tail)| head.eq_ignore_ascii_case(l) && go(rest, tail)),
             Some((Piece::Var(v), rest)) => {
                 let global = matches!(*v, "Region" | "Account");
                 match rest.first() {
@@ -847,7 +846,7 @@ fn arn_matches(format: &str, arn: &str) -> bool {
                     Some(Piece::Lit(l)) => {
                         let d = l.chars().next().unwrap_or(':');
                         match s.find(d) {
-                            Some(i) if global || i > 0 => go(rest, &s[i..]),
+                            Some(i) if global || i > 0 => s.get(i..).is_some_and(|tail| go(rest, tail)),
                             _ => false,
                         }
                     }

@@ -441,8 +441,8 @@ impl<'a> Inflater<'a> {
 
     /// The size of the last member from the gzip trailer (mod 4 GiB): the size of a usual file.
     fn size_hint(&self) -> usize {
-        match self.bytes.len() {
-            n if n >= 18 => u32::from_le_bytes(self.bytes[n - 4..].try_into().expect("4 bytes")) as usize,
+        match self.bytes.last_chunk::<4>() {
+            Some(&size) if self.bytes.len() >= 18 => u32::from_le_bytes(size) as usize,
             _ => 0,
         }
     }
@@ -480,10 +480,12 @@ impl Fill for Inflater<'_> {
             self.produced += (out.len() - out0) as u64;
             match status {
                 flate2::Status::StreamEnd => {
-                    let trailer = self.bytes.get(self.pos..self.pos + 8).ok_or_else(|| self.truncated())?;
-                    if u32::from_le_bytes(trailer[4..].try_into().expect("4 bytes"))
-                        != self.z.total_out() as u32
-                    {
+                    let &[_, _, _, _, s0, s1, s2, s3] = self
+                        .bytes
+                        .get(self.pos..)
+                        .and_then(<[u8]>::first_chunk::<8>)
+                        .ok_or_else(|| self.truncated())?;
+                    if u32::from_le_bytes([s0, s1, s2, s3]) != self.z.total_out() as u32 {
                         return Err(format!(
                             "corrupt gzip: length check failed ({} bytes decompressed)",
                             self.produced
@@ -899,6 +901,55 @@ mod tests {
             assert!(stats.failed[0].reason.starts_with("truncated gzip"), "{:?}", stats.failed);
             assert!(got.0.len() < 40 && got.0[..] == whole.0[..got.0.len()], "window {size}");
         }
+    }
+
+    #[test]
+    fn records_cut_anywhere_even_inside_a_multibyte_character_fail_cleanly() {
+        let record = |i: usize| {
+            format!(
+                r#"{{"eventTime":"2026-10-01T00:00:{i:02}Z","eventSource":"s3.amazonaws.com","eventName":"GetObjé€{i}","requestParameters":{{"key":"ü/ß/日本/{i}"}}}}"#
+            )
+        };
+        let text = format!("{{\"Records\":[{},{}]}}", record(1), record(2));
+        let window = TimeWindow::default();
+        let opts = ReadOptions { filter: &PrincipalFilter::Any, window: &window, threads: 1, progress: None };
+        let (mut whole, mut stats) = (Times::default(), ReadStats::default());
+        read_bytes("f", text.as_bytes(), &opts, &mut whole, &mut stats);
+        assert_eq!((stats.records, stats.matched, stats.malformed), (2, 2, 0));
+        let zipped = gz(text.as_bytes());
+        for cut in 0..text.len() {
+            // Plain text cut at every byte, so also inside `é`, `€`, `ü`, `ß` and `日本`.
+            let (mut got, mut stats) = (Times::default(), ReadStats::default());
+            read_bytes("f", &text.as_bytes()[..cut], &opts, &mut got, &mut stats);
+            // Only text after the closed `Records` array may go missing unnoticed.
+            assert!(stats.failed.len() == 1 || cut >= text.len() - 1, "cut {cut}: {stats:?}");
+            assert!(got.0.len() <= 2 && got.0[..] == whole.0[..got.0.len()], "cut {cut}");
+        }
+        for cut in 0..zipped.len() {
+            // Gzip cut at every byte: in the header, the deflate data and the trailer.
+            let (mut got, mut stats) = (Times::default(), ReadStats::default());
+            read_bytes("f.gz", &zipped[..cut], &opts, &mut got, &mut stats);
+            assert_eq!(stats.failed.len(), 1, "cut {cut}: {stats:?}");
+            assert!(got.0.len() <= 2 && got.0[..] == whole.0[..got.0.len()], "cut {cut}");
+        }
+        // A record with a huge multibyte value, in a text that ends inside a character.
+        let huge = format!(
+            r#"{{"Records":[{{"eventTime":"2026-10-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"{}"}}]}}"#,
+            "日".repeat(1 << 20)
+        );
+        let (mut got, mut stats) = (Times::default(), ReadStats::default());
+        read_bytes("f", huge.as_bytes(), &opts, &mut got, &mut stats);
+        assert_eq!((stats.records, stats.matched), (1, 1));
+        let (mut got, mut stats) = (Times::default(), ReadStats::default());
+        let inside = huge.find('日').unwrap() + 3 * 1000 + 1;
+        assert!(!huge.is_char_boundary(inside));
+        read_bytes("f", &huge.as_bytes()[..inside], &opts, &mut got, &mut stats);
+        assert!(got.0.is_empty() && stats.failed.len() == 1);
+        // Event names whose would-be date suffix follows a multibyte character stay whole.
+        for name in ["Getä20150331", "Getä20150331v2", "GetÄ2020_05_31", "日本2020_05_31", "é"] {
+            assert_eq!(crate::map::normalize_event_name("lambda", name), name);
+        }
+        assert_eq!(crate::map::normalize_event_name("lambda", "Getä20150331x20150331"), "Getä20150331x");
     }
 
     #[test]

@@ -196,10 +196,10 @@ fn split_impl<const AVX2: bool>(
     let mut pos = open;
     let mut tail = [b' '; 64];
     while pos < text.len() {
-        let block: &[u8; 64] = match text.get(pos..pos + 64) {
-            Some(b) => b.try_into().expect("64 bytes"),
+        let rest = &text[pos..];
+        let block: &[u8; 64] = match rest.first_chunk::<64>() {
+            Some(b) => b,
             None => {
-                let rest = &text[pos..];
                 tail.fill(b' ');
                 tail[..rest.len()].copy_from_slice(rest);
                 &tail
