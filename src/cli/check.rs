@@ -78,8 +78,8 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, style: &Style) -> CliResult {
         }
     }
 
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    // The report is written to memory, then to stdout in one go (a closed pipe ends quietly).
+    let mut out: Vec<u8> = Vec::new();
     let position = |c: &Checked, f: &Finding| c.doc.as_ref().map_or((0, 0), |d| d.position(f.span));
     match global.output {
         OutputFormat::Json => {
@@ -166,6 +166,7 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, style: &Style) -> CliResult {
         }
     }
 
+    super::output::emit(&String::from_utf8_lossy(&out))?;
     let count = |s: Severity| checked.iter().flat_map(|c| &c.findings).filter(|f| f.severity == s).count();
     let (errors, warnings, infos) = (count(Severity::Error), count(Severity::Warning), count(Severity::Info));
     if !global.quiet {

@@ -117,8 +117,7 @@ pub fn run(args: &SimulateArgs, global: &GlobalArgs, style: &Style) -> CliResult
         };
         results.push((action.clone(), authorize(&set, &request)));
     }
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out: Vec<u8> = Vec::new();
     match global.output {
         OutputFormat::Json => {
             let items: Vec<Value> = results
@@ -178,6 +177,7 @@ pub fn run(args: &SimulateArgs, global: &GlobalArgs, style: &Style) -> CliResult
             }
         }
     }
+    super::output::emit(&String::from_utf8_lossy(&out))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -71,7 +71,11 @@ pub fn replay(
                 sources.push(dir.join("cloudtrail").display().to_string());
                 default_snapshot_trail = true;
             }
-            _ => return Ok(None),
+            _ => {
+                // No trail to read; a bad --since/--until is still an error, not silently ignored.
+                window(args, false)?;
+                return Ok(None);
+            }
         }
     }
     // A snapshot's own trail is a frozen record: without --since it is read whole.
