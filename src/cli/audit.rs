@@ -13,7 +13,7 @@ use iamfit_policy::Document;
 use iamfit_trail::PrincipalFilter;
 
 use super::render::Table;
-use super::sarif::{self, SarifResult};
+use super::sarif;
 use super::source::load_principal;
 use super::trail::{replay, TrailArgs};
 use super::usage::principal_filter;
@@ -75,6 +75,7 @@ struct Source {
 }
 
 pub fn run(args: &AuditArgs, global: &GlobalArgs, style: &Style) -> CliResult {
+    super::report::check_format("audit", super::report::FINDING_FORMATS, global.output)?;
     let catalog = Catalog::get();
     let mut sources: Vec<Source> = Vec::new();
     let (subject, label, filter, account) = if !args.policy.is_empty() {
@@ -166,15 +167,15 @@ pub fn run(args: &AuditArgs, global: &GlobalArgs, style: &Style) -> CliResult {
         }
         OutputFormat::Sarif => {
             let positions: Vec<Option<(String, usize, usize)>> = findings.iter().map(position).collect();
-            let results: Vec<SarifResult> = findings
+            let results: Vec<sarif::Finding> = findings
                 .iter()
                 .zip(&positions)
-                .map(|(f, pos)| SarifResult {
+                .map(|(f, pos)| sarif::Finding {
                     rule: f.kind,
                     level: sarif::level(f.severity.as_str()),
                     message: format!("{} ({} {})", f.message, f.policy, f.statement),
                     path: pos.as_ref().map(|p| p.0.as_str()),
-                    position: pos.as_ref().map(|p| (p.1, p.2)),
+                    region: pos.as_ref().map(|p| ((p.1, p.2), (p.1, p.2))),
                 })
                 .collect();
             serde_json::to_string_pretty(&sarif::log(&results)).unwrap_or_default() + "\n"

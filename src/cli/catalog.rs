@@ -35,10 +35,7 @@ pub enum CatalogCommand {
 
 /// Runs `iamfit catalog ...`.
 pub fn run(cmd: &CatalogCommand, global: &GlobalArgs, style: &Style) -> CliResult {
-    if global.output == OutputFormat::Sarif {
-        return Err(CliError::usage("`--output sarif` is for commands that report findings")
-            .with_hint("use `--output table`, `json` or `markdown` with `iamfit catalog`"));
-    }
+    super::report::check_format("catalog", super::report::TEXT_FORMATS, global.output)?;
     match cmd {
         CatalogCommand::Expand { pattern } => expand(pattern, global, style),
         CatalogCommand::Show { action } => show(action, global, style),

@@ -12,7 +12,7 @@ use iamfit_policy::parse::Encoding;
 use iamfit_policy::{Document, Finding, Severity};
 
 use super::choices::KindArg;
-use super::sarif::{self, SarifResult};
+use super::sarif;
 use super::{CliError, CliResult, GlobalArgs, OutputFormat, Style, EXIT_FINDINGS, EXIT_USAGE};
 
 /// Arguments of `iamfit check`.
@@ -53,6 +53,7 @@ struct Checked {
 }
 
 pub fn run(args: &CheckArgs, global: &GlobalArgs, style: &Style) -> CliResult {
+    super::report::check_format("check", super::report::FINDING_FORMATS, global.output)?;
     let catalog = Catalog::get();
     let mut checked = Vec::new();
     for path in &args.files {
@@ -81,6 +82,10 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, style: &Style) -> CliResult {
     // The report is written to memory, then to stdout in one go (a closed pipe ends quietly).
     let mut out: Vec<u8> = Vec::new();
     let position = |c: &Checked, f: &Finding| c.doc.as_ref().map_or((0, 0), |d| d.position(f.span));
+    let end_position = |c: &Checked, f: &Finding| {
+        let end = iamfit_policy::json::Span { start: f.span.end, end: f.span.end };
+        c.doc.as_ref().map_or((0, 0), |d| d.position(end))
+    };
     match global.output {
         OutputFormat::Json => {
             let files: Vec<_> = checked
@@ -105,15 +110,15 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, style: &Style) -> CliResult {
                 .ok();
         }
         OutputFormat::Sarif => {
-            let results: Vec<SarifResult> = checked
+            let results: Vec<sarif::Finding> = checked
                 .iter()
                 .flat_map(|c| {
-                    c.findings.iter().map(move |f| SarifResult {
+                    c.findings.iter().map(move |f| sarif::Finding {
                         rule: f.code,
                         level: sarif::level(&f.severity.to_string()),
                         message: f.message.clone(),
                         path: Some(&c.path),
-                        position: Some(position(c, f)),
+                        region: Some((position(c, f), end_position(c, f))),
                     })
                 })
                 .collect();

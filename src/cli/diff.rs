@@ -9,7 +9,7 @@ use iamfit_catalog::Catalog;
 use iamfit_core::account::{function_name, Account, Subject};
 use iamfit_core::analyze::diff::{diff, DiffReport, Direction, Mismatch, Normalization, SideDecision};
 
-use super::sarif::{self, SarifResult};
+use super::sarif;
 use super::source::{load_accounts, Loaded};
 use super::trail::{replay, TrailArgs};
 use super::{exit_status, CliError, CliResult, GlobalArgs, OutputFormat, Style, EXIT_PARTIAL};
@@ -50,6 +50,7 @@ pub enum FailOn {
 }
 
 pub fn run(args: &DiffArgs, global: &GlobalArgs, style: &Style) -> CliResult {
+    super::report::check_format("diff", super::report::FINDING_FORMATS, global.output)?;
     let profile = global.profile.clone().unwrap_or_else(|| "default".to_string());
     let loaded =
         load_accounts(global, Some(&profile), Some(&args.function), args.function_profile.as_deref())?;
@@ -357,11 +358,11 @@ fn to_markdown(ctx: &Context<'_>, report: &DiffReport) -> String {
     out
 }
 
-fn to_sarif(_ctx: &Context<'_>, report: &DiffReport) -> Value {
-    let results: Vec<SarifResult> = report
+fn to_sarif(_ctx: &Context<'_>, report: &DiffReport) -> sarif::Log {
+    let results: Vec<sarif::Finding> = report
         .mismatches
         .iter()
-        .map(|m| SarifResult {
+        .map(|m| sarif::Finding {
             rule: m.direction.as_str(),
             level: if m.used { "error" } else { "warning" },
             message: format!(
@@ -373,7 +374,7 @@ fn to_sarif(_ctx: &Context<'_>, report: &DiffReport) -> Value {
                 why(&m.prod)
             ),
             path: None,
-            position: None,
+            region: None,
         })
         .collect();
     sarif::log(&results)

@@ -30,6 +30,7 @@ pub struct GraphArgs {
 }
 
 pub fn run(args: &GraphArgs, global: &GlobalArgs, style: &Style) -> CliResult {
+    super::report::check_format("graph", super::report::TEXT_FORMATS, global.output)?;
     let profile = global.profile.clone().unwrap_or_else(|| "default".to_string());
     let subject = match &args.function {
         Some(f) => {

@@ -14,6 +14,7 @@ mod generate;
 mod graph;
 mod output;
 mod render;
+mod report;
 mod sarif;
 mod simulate;
 mod snapshot;
@@ -85,6 +86,18 @@ pub enum OutputFormat {
     Markdown,
     /// SARIF 2.1.0, for code scanning (commands that report findings).
     Sarif,
+}
+
+impl OutputFormat {
+    /// The name as `--output` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputFormat::Table => "table",
+            OutputFormat::Json => "json",
+            OutputFormat::Markdown => "markdown",
+            OutputFormat::Sarif => "sarif",
+        }
+    }
 }
 
 /// The commands.

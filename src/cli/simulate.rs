@@ -77,6 +77,7 @@ fn load_levels(levels: &[String]) -> Result<Vec<Vec<NamedPolicy>>, CliError> {
 }
 
 pub fn run(args: &SimulateArgs, global: &GlobalArgs, style: &Style) -> CliResult {
+    super::report::check_format("simulate", super::report::TEXT_FORMATS, global.output)?;
     if let Some(path) = &args.requests {
         return run_batch(path);
     }
@@ -144,9 +145,6 @@ pub fn run(args: &SimulateArgs, global: &GlobalArgs, style: &Style) -> CliResult
             }
         }
         OutputFormat::Table | OutputFormat::Sarif => {
-            if global.output == OutputFormat::Sarif {
-                style.warn("simulate has no findings to report as SARIF; printing a table");
-            }
             for (action, d) in &results {
                 writeln!(
                     out,

@@ -21,6 +21,7 @@ pub struct TrustArgs {
 }
 
 pub fn run(args: &TrustArgs, global: &GlobalArgs, style: &Style) -> CliResult {
+    super::report::check_format("trust", super::report::TEXT_FORMATS, global.output)?;
     let a = analyze(global, &args.function)?;
     if global.output == OutputFormat::Json {
         emit_json(&trust::trust_json(&a))?;

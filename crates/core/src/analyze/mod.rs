@@ -5,3 +5,4 @@ pub mod audit;
 pub mod diff;
 pub mod effective;
 pub mod generate;
+pub mod usage;

@@ -1,0 +1,239 @@
+//! The usage report: what a principal did (from a [`Replay`]) and, when its grant is known, how each
+//! granted action is covered: used, unused, or unobservable by CloudTrail. Its `Serialize` form is the
+//! JSON of `iamfit usage`.
+
+use serde::Serialize;
+
+use iamfit_catalog::Catalog;
+use iamfit_trail::map::{coverage, Coverage};
+
+use crate::account::Subject;
+use crate::analyze::effective::effective_permissions;
+use crate::source::Replay;
+
+/// `iamfit usage`'s report.
+#[derive(Debug, Clone, Serialize)]
+pub struct UsageReport {
+    /// The principal, as the user named it.
+    pub principal: String,
+    /// Records read and matched.
+    pub events: Events,
+    /// Actions used successfully.
+    pub actions: Vec<UsedAction>,
+    /// Calls denied (evidence of a missing permission, never counted as used).
+    pub denied: Vec<DeniedAction>,
+    /// Events iamfit cannot map to IAM actions.
+    pub unmapped: Vec<Unmapped>,
+    /// Calls that need no permission (`sts:GetCallerIdentity`).
+    pub permissionless_calls: u64,
+    /// Log files that could not be read.
+    pub files_failed: Vec<FileFailed>,
+    /// Whether something could not be read (exit status 3).
+    pub partial: bool,
+    /// The window read.
+    pub window: Window,
+    /// What the user should know.
+    pub notes: Vec<String>,
+    /// Coverage of the current grant, when it is known (`--function`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<CoverageReport>,
+}
+
+/// Records read and matched.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Events {
+    /// Records read.
+    pub read: u64,
+    /// Records of the principal in the window.
+    pub matched: u64,
+    /// Records that could not be parsed.
+    pub malformed: u64,
+}
+
+/// One used action.
+#[derive(Debug, Clone, Serialize)]
+pub struct UsedAction {
+    /// The action.
+    pub action: String,
+    /// Calls.
+    pub count: u64,
+    /// Every distinct resource (up to 1,000).
+    pub resources: Vec<String>,
+    /// Earliest call.
+    pub first_seen: String,
+    /// Latest call.
+    pub last_seen: String,
+    /// More resources were seen than listed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub resources_truncated: bool,
+    /// Calls whose resource the events do not name.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub calls_without_known_resource: u64,
+}
+
+/// One denied action with one error code.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeniedAction {
+    /// The action.
+    pub action: String,
+    /// Calls.
+    pub count: u64,
+    /// Resources named.
+    pub resources: Vec<String>,
+    /// The error code (`AccessDenied`, ...).
+    pub error_code: String,
+    /// Latest call.
+    pub last_seen: String,
+    /// More resources were seen than listed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub resources_truncated: bool,
+}
+
+/// Events that map to no IAM action.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unmapped {
+    /// `eventSource`.
+    pub event_source: String,
+    /// `eventName`.
+    pub event_name: String,
+    /// How many.
+    pub count: u64,
+}
+
+/// A log file that could not be read.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileFailed {
+    /// Its path or URL.
+    pub path: String,
+    /// Why.
+    pub error: String,
+}
+
+/// The window read.
+#[derive(Debug, Clone, Serialize)]
+pub struct Window {
+    /// Start (RFC 3339), or none.
+    pub since: Option<String>,
+    /// End (RFC 3339), or none (now).
+    pub until: Option<String>,
+}
+
+/// How the granted actions are covered by the evidence.
+#[derive(Debug, Clone, Serialize)]
+pub struct CoverageReport {
+    /// Granted actions.
+    pub granted: usize,
+    /// Of which used.
+    pub used: usize,
+    /// Of which not used in the window.
+    pub unused: usize,
+    /// Of which CloudTrail cannot show.
+    pub unobservable: usize,
+    /// Each granted action and its status.
+    pub actions: Vec<CoveredAction>,
+}
+
+/// One granted action and its status.
+#[derive(Debug, Clone, Serialize)]
+pub struct CoveredAction {
+    /// The action.
+    pub action: String,
+    /// `used`, `unused`, or `unobservable: ...` with the reason.
+    pub status: &'static str,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// The status of a granted action given the replay.
+fn status_of(action: &str, replay: &Replay, catalog: &Catalog) -> &'static str {
+    if replay.usage.used(action) {
+        return "used";
+    }
+    let service = action.split(':').next().unwrap_or("");
+    match catalog.action(action).map(coverage) {
+        Some(Coverage::Logged) | None => "unused",
+        // The trail records this service's data events: not seen means not used.
+        Some(Coverage::DataEvent) if replay.usage.data_event_services.contains(service) => "unused",
+        Some(Coverage::DataEvent) => {
+            "unobservable: a data event, recorded only when the trail logs data events"
+        }
+        Some(Coverage::NotLogged) => "unobservable: CloudTrail does not record it",
+    }
+}
+
+/// For every action the subject is granted: used, unused, or unobservable.
+pub fn coverage_report(subject: &Subject, replay: &Replay, catalog: &Catalog) -> CoverageReport {
+    let actions: Vec<CoveredAction> = effective_permissions(subject, catalog)
+        .into_iter()
+        .filter(|e| !(e.allowed.is_empty() && e.conditional.is_empty()))
+        .map(|e| CoveredAction { status: status_of(&e.action, replay, catalog), action: e.action })
+        .collect();
+    let count = |f: fn(&str) -> bool| actions.iter().filter(|a| f(a.status)).count();
+    CoverageReport {
+        granted: actions.len(),
+        used: count(|s| s == "used"),
+        unused: count(|s| s == "unused"),
+        unobservable: count(|s| s.starts_with("unobservable")),
+        actions,
+    }
+}
+
+/// Builds the usage report of `principal` from a replay (with coverage when the grant is known).
+pub fn usage_report(
+    principal: &str,
+    replay: &Replay,
+    subject: Option<&Subject>,
+    catalog: &Catalog,
+) -> UsageReport {
+    let u = &replay.usage;
+    UsageReport {
+        principal: principal.to_string(),
+        events: Events { read: replay.records, matched: u.matched, malformed: replay.malformed },
+        actions: u
+            .actions
+            .iter()
+            .map(|(name, a)| UsedAction {
+                action: name.clone(),
+                count: a.count,
+                resources: a.resources.set.iter().cloned().collect(),
+                first_seen: a.first_seen.clone(),
+                last_seen: a.last_seen.clone(),
+                resources_truncated: a.resources.truncated,
+                calls_without_known_resource: a.resources.unknown,
+            })
+            .collect(),
+        denied: u
+            .denied
+            .iter()
+            .map(|((action, code), d)| DeniedAction {
+                action: action.clone(),
+                count: d.count,
+                resources: d.resources.set.iter().cloned().collect(),
+                error_code: code.clone(),
+                last_seen: d.last_seen.clone(),
+                resources_truncated: d.resources.truncated,
+            })
+            .collect(),
+        unmapped: u
+            .unmapped
+            .iter()
+            .map(|((source, name), count)| Unmapped {
+                event_source: source.clone(),
+                event_name: name.clone(),
+                count: *count,
+            })
+            .collect(),
+        permissionless_calls: u.permissionless,
+        files_failed: replay
+            .failed
+            .iter()
+            .map(|(p, why)| FileFailed { path: p.clone(), error: why.clone() })
+            .collect(),
+        partial: replay.partial(),
+        window: Window { since: replay.window.since.clone(), until: replay.window.until.clone() },
+        notes: replay.notes.clone(),
+        coverage: subject.map(|s| coverage_report(s, replay, catalog)),
+    }
+}
