@@ -3,8 +3,9 @@ use std::process::ExitCode;
 
 use iamfit_catalog::update::{self, Progress, UpdateOptions};
 use iamfit_catalog::{ActionRef, Catalog, Lookup, Origin};
-use serde_json::{json, Value};
 use std::io::IsTerminal;
+
+use iamfit_core::catalog_view::{self, ActionDetail, ActionSummary, UpdateReport};
 
 use super::output::emit;
 use super::render::Table;
@@ -102,22 +103,8 @@ fn expand(pattern: &str, global: &GlobalArgs, style: &Style) -> CliResult {
     }
     match global.output {
         OutputFormat::Json => {
-            let items: Vec<Value> = actions
-                .iter()
-                .map(|a| {
-                    json!({
-                        "action": a.full_name(),
-                        "service": a.service(),
-                        "name": a.name(),
-                        "access_level": a.access_level().as_str(),
-                        "resource_types": a.resource_types().iter().map(|r| json!({
-                            "name": r.resource_type.name, "required": r.required
-                        })).collect::<Vec<_>>(),
-                        "description": a.description(),
-                    })
-                })
-                .collect();
-            print_json(&Value::Array(items))?;
+            let items: Vec<ActionSummary> = actions.iter().map(catalog_view::summary).collect();
+            print_json(&items)?;
         }
         OutputFormat::Table if !std::io::stdout().is_terminal() => {
             // Into a pipe (`| xargs`, `| wc -l`): one action per line, nothing else.
@@ -183,149 +170,121 @@ fn show(name: &str, global: &GlobalArgs, style: &Style) -> CliResult {
             });
         }
     };
-    let resources = action.resource_types();
-    let own_keys = action.condition_keys();
-    let all_keys = action.all_condition_keys();
-    let operations = action.operations();
-    let key_info =
-        |k: &str| cat.condition_key(k).map(|d| (d.value_type.to_string(), d.description)).unwrap_or_default();
-
+    let detail = catalog_view::detail(&action, cat);
     match global.output {
-        OutputFormat::Json => {
-            let value = json!({
-                "action": action.full_name(),
-                "service": action.service(),
-                "service_name": action.service_ref().name(),
-                "name": action.name(),
-                "access_level": action.access_level().as_str(),
-                "description": action.description(),
-                "source": action.source().as_str(),
-                "resource_level_permissions": action.supports_resource_level_permissions(),
-                "resource_types": resources.iter().map(|r| json!({
-                    "name": r.resource_type.name,
-                    "required": r.required,
-                    "arn_formats": r.resource_type.arn_formats,
-                    "condition_keys": r.condition_keys,
-                    "dependent_actions": r.dependent_actions,
-                })).collect::<Vec<_>>(),
-                "condition_keys": all_keys.iter().map(|k| {
-                    let (t, d) = key_info(k);
-                    json!({"name": k, "type": t, "description": d, "resource_specific": !own_keys.contains(k)})
-                }).collect::<Vec<_>>(),
-                "dependent_actions": action.dependent_actions(),
-                "operations": operations.iter().map(|o| json!({
-                    "service": o.service,
-                    "name": o.name,
-                    "authorized_actions": o.authorized_actions().map(|a| {
-                        let ctx: serde_json::Map<String, Value> =
-                            a.context().map(|(k, v)| (k.to_string(), json!(v))).collect();
-                        json!({"action": a.action, "context": ctx})
-                    }).collect::<Vec<_>>(),
-                    "sdk_services": o.sdk_services().collect::<Vec<_>>(),
-                })).collect::<Vec<_>>(),
-            });
-            print_json(&value)?;
-        }
-        format => {
-            let md = format == OutputFormat::Markdown;
-            let mut out = String::new();
-            let title = action.full_name();
-            out.push_str(&if md { format!("## `{title}`\n\n") } else { format!("{}\n", style.bold(&title)) });
-            let mut facts = vec![
-                ("Service", format!("{} ({})", action.service_ref().name(), action.service())),
-                ("Access level", action.access_level().to_string()),
-            ];
-            if !action.description().is_empty() {
-                facts.push(("Description", action.description().to_string()));
-            }
-            facts.push((
-                "Resources",
-                if action.supports_resource_level_permissions() {
-                    "resource-level permissions supported".into()
-                } else {
-                    "no resource-level permissions: policies must use \"Resource\": \"*\"".into()
-                },
-            ));
-            facts.push(("Source", action.source().as_str().to_string()));
-            for (k, v) in facts {
-                out.push_str(&if md {
-                    format!("- **{k}:** {v}\n")
-                } else {
-                    format!("  {:<14}{v}\n", format!("{k}:"))
-                });
-            }
-            if !resources.is_empty() {
-                out.push_str(&section("Resource types", md));
-                let mut t = Grid::new(["RESOURCE TYPE", "REQUIRED", "ARN FORMAT", "CONDITION KEYS"]);
-                for r in &resources {
-                    let arns = if r.resource_type.arn_formats.is_empty() {
-                        vec!["-"]
-                    } else {
-                        r.resource_type.arn_formats.clone()
-                    };
-                    for (i, arn) in arns.iter().enumerate() {
-                        if i == 0 {
-                            t.row([
-                                r.resource_type.name.to_string(),
-                                if r.required { "yes" } else { "no" }.to_string(),
-                                arn.to_string(),
-                                r.condition_keys.join(", "),
-                            ]);
-                        } else {
-                            t.row([String::new(), String::new(), arn.to_string(), String::new()]);
-                        }
-                    }
-                }
-                out.push_str(&t.render(format));
-            }
-            if !all_keys.is_empty() {
-                out.push_str(&section("Condition keys", md));
-                let mut t = Grid::new(["CONDITION KEY", "TYPE", "DESCRIPTION"]);
-                for k in &all_keys {
-                    let (typ, desc) = key_info(k);
-                    t.row([k.to_string(), typ, desc.to_string()]);
-                }
-                out.push_str(&t.render(format));
-            }
-            let mut deps = action.dependent_actions();
-            for r in &resources {
-                deps.extend(r.dependent_actions.iter().copied());
-            }
-            deps.dedup();
-            if !deps.is_empty() {
-                out.push_str(&section("Dependent actions", md));
-                for d in deps {
-                    out.push_str(&format!("  - {d}\n"));
-                }
-            }
-            if !operations.is_empty() {
-                out.push_str(&section("API operations that need it (AWS Service Reference)", md));
-                let mut t = Grid::new(["OPERATION", "SDK", "ALL AUTHORIZED ACTIONS"]);
-                for o in &operations {
-                    let auth: Vec<String> = o
-                        .authorized_actions()
-                        .map(|a| {
-                            let ctx: Vec<String> =
-                                a.context().map(|(k, v)| format!("{k}={}", v.join("|"))).collect();
-                            if ctx.is_empty() {
-                                a.action.to_string()
-                            } else {
-                                format!("{} (when {})", a.action, ctx.join(", "))
-                            }
-                        })
-                        .collect();
-                    t.row([
-                        format!("{}:{}", o.service, o.name),
-                        o.sdk_services().collect::<Vec<_>>().join(", "),
-                        auth.join(", "),
-                    ]);
-                }
-                out.push_str(&t.render(format));
-            }
-            emit(&out)?;
-        }
+        OutputFormat::Json => print_json(&detail)?,
+        format => emit(&show_text(&detail, format, style))?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `catalog show` as a table or Markdown.
+fn show_text(d: &ActionDetail, format: OutputFormat, style: &Style) -> String {
+    let md = format == OutputFormat::Markdown;
+    let mut out = if md { format!("## `{}`\n\n", d.action) } else { format!("{}\n", style.bold(&d.action)) };
+    out.push_str(&facts(d, md));
+    out.push_str(&resource_types_section(d, format));
+    out.push_str(&condition_keys_section(d, format));
+    out.push_str(&dependent_actions_section(d, md));
+    out.push_str(&operations_section(d, format));
+    out
+}
+
+fn facts(d: &ActionDetail, md: bool) -> String {
+    let mut facts = vec![
+        ("Service", format!("{} ({})", d.service_name, d.service)),
+        ("Access level", d.access_level.to_string()),
+    ];
+    if !d.description.is_empty() {
+        facts.push(("Description", d.description.clone()));
+    }
+    facts.push((
+        "Resources",
+        if d.resource_level_permissions {
+            "resource-level permissions supported".into()
+        } else {
+            "no resource-level permissions: policies must use \"Resource\": \"*\"".into()
+        },
+    ));
+    facts.push(("Source", d.source.to_string()));
+    facts
+        .into_iter()
+        .map(
+            |(k, v)| if md { format!("- **{k}:** {v}\n") } else { format!("  {:<14}{v}\n", format!("{k}:")) },
+        )
+        .collect()
+}
+
+fn resource_types_section(d: &ActionDetail, format: OutputFormat) -> String {
+    if d.resource_types.is_empty() {
+        return String::new();
+    }
+    let mut t = Grid::new(["RESOURCE TYPE", "REQUIRED", "ARN FORMAT", "CONDITION KEYS"]);
+    for r in &d.resource_types {
+        let dash = vec!["-".to_string()];
+        let arns = if r.arn_formats.is_empty() { &dash } else { &r.arn_formats };
+        for (i, arn) in arns.iter().enumerate() {
+            if i == 0 {
+                let required = if r.required { "yes" } else { "no" };
+                t.row([r.name.clone(), required.to_string(), arn.clone(), r.condition_keys.join(", ")]);
+            } else {
+                t.row([String::new(), String::new(), arn.clone(), String::new()]);
+            }
+        }
+    }
+    section("Resource types", format == OutputFormat::Markdown) + &t.render(format)
+}
+
+fn condition_keys_section(d: &ActionDetail, format: OutputFormat) -> String {
+    if d.condition_keys.is_empty() {
+        return String::new();
+    }
+    let mut t = Grid::new(["CONDITION KEY", "TYPE", "DESCRIPTION"]);
+    for k in &d.condition_keys {
+        t.row([k.name.clone(), k.value_type.clone(), k.description.clone()]);
+    }
+    section("Condition keys", format == OutputFormat::Markdown) + &t.render(format)
+}
+
+fn dependent_actions_section(d: &ActionDetail, md: bool) -> String {
+    let mut deps = d.dependent_actions.clone();
+    for r in &d.resource_types {
+        deps.extend(r.dependent_actions.iter().cloned());
+    }
+    deps.dedup();
+    if deps.is_empty() {
+        return String::new();
+    }
+    let mut out = section("Dependent actions", md);
+    for dep in deps {
+        out.push_str(&format!("  - {dep}\n"));
+    }
+    out
+}
+
+fn operations_section(d: &ActionDetail, format: OutputFormat) -> String {
+    if d.operations.is_empty() {
+        return String::new();
+    }
+    let mut t = Grid::new(["OPERATION", "SDK", "ALL AUTHORIZED ACTIONS"]);
+    for o in &d.operations {
+        let auth: Vec<String> = o
+            .authorized_actions
+            .iter()
+            .map(|a| {
+                let ctx: Vec<String> =
+                    a.context.iter().map(|(k, v)| format!("{k}={}", v.join("|"))).collect();
+                if ctx.is_empty() {
+                    a.action.clone()
+                } else {
+                    format!("{} (when {})", a.action, ctx.join(", "))
+                }
+            })
+            .collect();
+        t.row([format!("{}:{}", o.service, o.name), o.sdk_services.join(", "), auth.join(", ")]);
+    }
+    section("API operations that need it (AWS Service Reference)", format == OutputFormat::Markdown)
+        + &t.render(format)
 }
 
 fn section(title: &str, md: bool) -> String {
@@ -368,17 +327,7 @@ fn run_update(url: Option<&str>, global: &GlobalArgs, style: &Style) -> CliResul
     })?;
     let added = &summary.added;
     match global.output {
-        OutputFormat::Json => print_json(&json!({
-            "path": summary.path.display().to_string(),
-            "services": summary.service_count,
-            "actions": summary.action_count,
-            "services_downloaded": summary.services_downloaded,
-            "services_added": added.services_added,
-            "actions_added": added.actions_added,
-            "resource_types_added": added.resource_types_added,
-            "condition_keys_added": added.condition_keys_added,
-            "operations": added.operations,
-        }))?,
+        OutputFormat::Json => print_json(&UpdateReport::from(&summary))?,
         _ => {
             let mut out = String::new();
             let mut println = |line: String| {
@@ -412,7 +361,7 @@ fn run_update(url: Option<&str>, global: &GlobalArgs, style: &Style) -> CliResul
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_json(value: &Value) -> Result<(), CliError> {
+fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<(), CliError> {
     super::output::emit_json(value)
 }
 

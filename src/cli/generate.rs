@@ -1,15 +1,17 @@
 //! `iamfit generate`: the minimal policy from CloudTrail usage, proven against the current grant.
 //! The policy alone goes on stdout; notes on stderr; `--report FILE` writes them as JSON.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use iamfit_core::analyze::generate::{generate, render, report_json, Options};
+use iamfit_core::analyze::generate::{generate, render, report, Generated, Options};
+use iamfit_core::resolve::Target;
+use iamfit_core::source::Replay;
 
 use super::choices::{FormatArg, GranularityArg};
 use iamfit_catalog::Catalog;
 
+use super::output::emit;
 use super::trail::{replay, TrailArgs};
 use super::usage::{principal_filter, principal_subject, PrincipalArgs};
 use super::{CliError, CliResult, GlobalArgs, Style, EXIT_PARTIAL};
@@ -36,46 +38,20 @@ pub struct GenerateArgs {
 }
 
 pub fn run(args: &GenerateArgs, global: &GlobalArgs, style: &Style) -> CliResult {
-    let mut target = principal_filter(args.who.function.as_deref(), args.who.principal.as_deref(), global)?;
-    let mut loading_note = None;
-    if target.subject.is_none() {
-        if let Some(arn) = &args.who.principal {
-            match principal_subject(arn, global) {
-                Ok(s) => target.subject = Some(s),
-                Err(e) => {
-                    loading_note = Some(format!("cannot read the current policies of {arn}: {}", e.message))
-                }
-            }
-        } else {
-            loading_note = Some("cannot read the current policies of the function's role".to_string());
-        }
-    }
+    let (target, loading_note) = target_with_grant(args, global)?;
     let Some(r) = replay(&args.trail, global, &target.filter, target.account.as_deref(), style)? else {
         return Err(CliError::usage("no CloudTrail to read: generate needs --trail").with_hint(
             "use --trail lookup (management events, last 90 days), --trail s3://BUCKET/PREFIX, or --trail PATH to log files",
         ));
     };
-    if r.usage.actions.is_empty() {
-        let hint = if r.usage.denied.is_empty() {
-            "check --principal/--function and the window (--since, --until)".to_string()
-        } else {
-            format!("{} denied call(s) were seen: see iamfit usage", r.usage.denied.len())
-        };
-        return Err(CliError::usage(format!(
-            "no successful calls of {} in the trail ({} events read): nothing to generate",
-            target.label, r.records
-        ))
-        .with_hint(hint));
-    }
+    ensure_successful_calls(&r, &target.label)?;
     let options = Options {
         granularity: args.granularity.into(),
         lambda_runtime: args.who.function.is_some(),
         ..Options::default()
     };
     let mut g = generate(&r.usage, target.subject.as_ref(), Catalog::get(), &options);
-    if let Some(n) = loading_note {
-        g.notes.insert(0, n);
-    }
+    g.notes.splice(0..0, loading_note);
     g.notes.extend(r.notes.iter().cloned());
     if !r.usage.unmapped.is_empty() {
         let list: Vec<String> = r.usage.unmapped.keys().map(|(s, n)| format!("{s} {n}")).collect();
@@ -85,62 +61,18 @@ pub fn run(args: &GenerateArgs, global: &GlobalArgs, style: &Style) -> CliResult
             list.join(", ")
         ));
     }
-    let name = args
-        .who
-        .function
-        .as_deref()
-        .map(|f| iamfit_core::account::function_name(f).to_string())
-        .or_else(|| args.who.principal.as_deref().and_then(|p| p.rsplit('/').next()).map(str::to_string))
-        .unwrap_or_else(|| "generated".into());
-    let empty = g.documents.is_empty();
-    let text = if empty { String::new() } else { render(&g, args.format.into(), &name) };
-    std::io::stdout().lock().write_all(text.as_bytes()).map_err(CliError::write)?;
-
+    if !g.documents.is_empty() {
+        emit(&render(&g, args.format.into(), &policy_name(args)))?;
+    }
     if let Some(path) = &args.report {
-        let v = report_json(&g, &target.label);
-        std::fs::write(path, serde_json::to_string_pretty(&v).unwrap_or_default() + "\n")
+        let text = serde_json::to_string_pretty(&report(&g, &target.label)).unwrap_or_default() + "\n";
+        std::fs::write(path, text)
             .map_err(|e| CliError::usage(format!("cannot write the report {}: {e}", path.display())))?;
     }
     if !global.quiet {
-        let sizes: Vec<String> = g.documents.iter().map(|d| d.size().to_string()).collect();
-        style.note(&format!(
-            "{} statement(s) in {} document(s), {} characters (limit {})",
-            g.statement_count(),
-            g.documents.len(),
-            sizes.join(" + "),
-            options.size_limit
-        ));
-        for n in &g.notes {
-            style.note(n);
-        }
-        if !g.missing.is_empty() {
-            style.warn(&format!(
-                "{} used call(s) are NOT in the policy (the current role does not grant them, or they were denied):",
-                g.missing.len()
-            ));
-            for m in &g.missing {
-                let res = if m.resource.is_empty() { String::new() } else { format!(" on {}", m.resource) };
-                eprintln!("  missing: {}{res}: {}", m.action, m.reason);
-            }
-        }
-        if !g.unobservable.is_empty() {
-            style.note(&format!(
-                "{} granted action(s) cannot be seen in this trail and are kept out of the policy; add back those the function needs:",
-                g.unobservable.len()
-            ));
-            let shown = if global.verbose { g.unobservable.len() } else { 15 };
-            for u in g.unobservable.iter().take(shown) {
-                eprintln!("  unobservable: {} ({})", u.action, u.reason);
-            }
-            if g.unobservable.len() > shown {
-                eprintln!(
-                    "  ... and {} more (-v or --report FILE lists them all)",
-                    g.unobservable.len() - shown
-                );
-            }
-        }
+        print_notes(&g, options.size_limit, global.verbose, style);
     }
-    if empty {
+    if g.documents.is_empty() {
         return Err(CliError::usage(format!(
             "none of the {} used call(s) is granted by the current policies of {}: there is no policy to print",
             g.proof.used_calls, target.label
@@ -156,4 +88,88 @@ pub fn run(args: &GenerateArgs, global: &GlobalArgs, style: &Style) -> CliResult
         return Ok(ExitCode::from(EXIT_PARTIAL));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The replay target and its current grant; a note when the grant could not be read.
+fn target_with_grant(args: &GenerateArgs, global: &GlobalArgs) -> Result<(Target, Option<String>), CliError> {
+    let mut target = principal_filter(args.who.function.as_deref(), args.who.principal.as_deref(), global)?;
+    if target.subject.is_some() {
+        return Ok((target, None));
+    }
+    let note = match &args.who.principal {
+        Some(arn) => match principal_subject(arn, global) {
+            Ok(s) => {
+                target.subject = Some(s);
+                None
+            }
+            Err(e) => Some(format!("cannot read the current policies of {arn}: {}", e.message)),
+        },
+        None => Some("cannot read the current policies of the function's role".to_string()),
+    };
+    Ok((target, note))
+}
+
+/// Nothing to generate without a successful call.
+fn ensure_successful_calls(r: &Replay, label: &str) -> Result<(), CliError> {
+    if !r.usage.actions.is_empty() {
+        return Ok(());
+    }
+    let hint = if r.usage.denied.is_empty() {
+        "check --principal/--function and the window (--since, --until)".to_string()
+    } else {
+        format!("{} denied call(s) were seen: see iamfit usage", r.usage.denied.len())
+    };
+    Err(CliError::usage(format!(
+        "no successful calls of {label} in the trail ({} events read): nothing to generate",
+        r.records
+    ))
+    .with_hint(hint))
+}
+
+/// The name the generated policy's resources are named after.
+fn policy_name(args: &GenerateArgs) -> String {
+    args.who
+        .function
+        .as_deref()
+        .map(|f| iamfit_core::account::function_name(f).to_string())
+        .or_else(|| args.who.principal.as_deref().and_then(|p| p.rsplit('/').next()).map(str::to_string))
+        .unwrap_or_else(|| "generated".into())
+}
+
+/// Sizes, notes, missing calls and unobservable grants, on stderr.
+fn print_notes(g: &Generated, size_limit: usize, verbose: bool, style: &Style) {
+    let sizes: Vec<String> = g.documents.iter().map(|d| d.size().to_string()).collect();
+    style.note(&format!(
+        "{} statement(s) in {} document(s), {} characters (limit {size_limit})",
+        g.statement_count(),
+        g.documents.len(),
+        sizes.join(" + "),
+    ));
+    for n in &g.notes {
+        style.note(n);
+    }
+    if !g.missing.is_empty() {
+        style.warn(&format!(
+            "{} used call(s) are NOT in the policy (the current role does not grant them, or they were denied):",
+            g.missing.len()
+        ));
+        for m in &g.missing {
+            let res = if m.resource.is_empty() { String::new() } else { format!(" on {}", m.resource) };
+            eprintln!("  missing: {}{res}: {}", m.action, m.reason);
+        }
+    }
+    if g.unobservable.is_empty() {
+        return;
+    }
+    style.note(&format!(
+        "{} granted action(s) cannot be seen in this trail and are kept out of the policy; add back those the function needs:",
+        g.unobservable.len()
+    ));
+    let shown = if verbose { g.unobservable.len() } else { 15 };
+    for u in g.unobservable.iter().take(shown) {
+        eprintln!("  unobservable: {} ({})", u.action, u.reason);
+    }
+    if g.unobservable.len() > shown {
+        eprintln!("  ... and {} more (-v or --report FILE lists them all)", g.unobservable.len() - shown);
+    }
 }

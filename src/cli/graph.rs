@@ -1,18 +1,17 @@
 //! `iamfit graph`: a principal's permission graph in Graphviz DOT.
 
-use std::io::Write;
 use std::process::ExitCode;
-
-use serde_json::json;
 
 use iamfit_catalog::Catalog;
 use iamfit_core::account::function_name;
-use iamfit_core::analyze::effective::effective_permissions;
+use iamfit_core::analyze::effective::{effective_permissions, EffectiveReport};
 
+use super::output::emit;
 use super::render::Table;
+use super::report::{print, Report};
 
 use super::source::load_accounts;
-use super::{CliError, CliResult, GlobalArgs, OutputFormat, Style};
+use super::{CliError, CliResult, GlobalArgs, Style};
 
 /// Arguments of `iamfit graph`.
 #[derive(Debug, clap::Args)]
@@ -55,34 +54,42 @@ pub fn run(args: &GraphArgs, global: &GlobalArgs, style: &Style) -> CliResult {
             style.note(n);
         }
     }
-    let text = if args.effective {
-        let list = effective_permissions(&subject, Catalog::get());
-        match global.output {
-            OutputFormat::Json => {
-                let items: Vec<_> = list
-                    .iter()
-                    .map(|e| json!({"action": e.action, "allowed": e.allowed, "conditional": e.conditional, "denied": e.denied}))
-                    .collect();
-                serde_json::to_string_pretty(&json!({"principal": subject.principal.arn, "actions": items}))
-                    .unwrap_or_default()
-                    + "\n"
-            }
-            _ => {
-                let mut t = Table::new(["action", "allowed", "only under conditions", "explicitly denied"]);
-                for e in &list {
-                    t.row([
-                        e.action.clone(),
-                        e.allowed.join(" "),
-                        e.conditional.join(" "),
-                        e.denied.join(" "),
-                    ]);
-                }
-                t.render()
-            }
-        }
+    if args.effective {
+        let report = EffectiveReport {
+            principal: subject.principal.arn.clone(),
+            actions: effective_permissions(&subject, Catalog::get()),
+        };
+        print(&report, global.output, style)?;
     } else {
-        subject.graph.to_dot()
-    };
-    std::io::stdout().lock().write_all(text.as_bytes()).map_err(CliError::write)?;
+        emit(&subject.graph.to_dot())?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+impl Report for EffectiveReport {
+    fn table(&self, _style: &Style) -> String {
+        let mut t = Table::new(["action", "allowed", "only under conditions", "explicitly denied"]);
+        for e in &self.actions {
+            t.row([e.action.clone(), e.allowed.join(" "), e.conditional.join(" "), e.denied.join(" ")]);
+        }
+        t.render()
+    }
+
+    fn markdown(&self) -> String {
+        let mut s = format!(
+            "### Effective permissions of `{}`\n\n| action | allowed | only under conditions | explicitly denied |\n|---|---|---|---|\n",
+            self.principal
+        );
+        let cell = |v: &[String]| v.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(" ");
+        for e in &self.actions {
+            s += &format!(
+                "| `{}` | {} | {} | {} |\n",
+                e.action,
+                cell(&e.allowed),
+                cell(&e.conditional),
+                cell(&e.denied)
+            );
+        }
+        s
+    }
 }

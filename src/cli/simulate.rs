@@ -4,10 +4,10 @@ use std::io::{BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use iamfit_policy::context::RequestContext;
-use iamfit_policy::eval::batch::BatchEvaluator;
+use iamfit_policy::eval::batch::{BatchError, BatchEvaluator, DecisionReport};
 use iamfit_policy::eval::{authorize, Decision, NamedPolicy, PolicySet, Principal, Request};
 use iamfit_policy::Document;
 
@@ -121,21 +121,20 @@ pub fn run(args: &SimulateArgs, global: &GlobalArgs, style: &Style) -> CliResult
     let mut out: Vec<u8> = Vec::new();
     match global.output {
         OutputFormat::Json => {
-            let items: Vec<Value> = results
+            let mut items: Vec<DecisionReport> = results
                 .iter()
-                .map(|(action, d)| {
-                    let mut v = decision_json(d);
-                    v["action"] = json!(action);
-                    v["resource"] = json!(args.resource);
-                    v
+                .map(|(action, d)| DecisionReport {
+                    action: Some(action.clone()),
+                    resource: Some(args.resource.clone()),
+                    ..DecisionReport::new(d)
                 })
                 .collect();
-            let doc = if items.len() == 1 {
-                items.into_iter().next().unwrap_or_default()
-            } else {
-                Value::Array(items)
-            };
-            writeln!(out, "{}", serde_json::to_string_pretty(&doc).unwrap_or_default()).ok();
+            let text = match items.len() {
+                1 => serde_json::to_string_pretty(&items.remove(0)),
+                _ => serde_json::to_string_pretty(&items),
+            }
+            .map_err(|e| CliError::other(format!("cannot write the JSON report: {e}")))?;
+            writeln!(out, "{text}").ok();
         }
         OutputFormat::Markdown => {
             writeln!(out, "| action | resource | decision | deciding statements |\n|---|---|---|---|").ok();
@@ -191,15 +190,6 @@ fn explain(d: &Decision) -> String {
     parts.join("; ")
 }
 
-/// The JSON of a decision: `decision`, `matched`, and `reason` for implicit denies.
-fn decision_json(d: &Decision) -> Value {
-    let mut v = json!({"decision": d.verdict.as_str(), "matched": d.matched});
-    if let Some(r) = d.reason {
-        v["reason"] = json!(r.to_string());
-    }
-    v
-}
-
 fn run_batch(path: &Path) -> CliResult {
     let file = std::fs::File::open(path)
         .map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display())))?;
@@ -218,16 +208,13 @@ fn run_batch(path: &Path) -> CliResult {
             Err(e) => (Value::Null, Err(format!("line {}: invalid JSON: {e}", n + 1))),
         };
         let result = match result {
-            Ok(d) => {
-                let mut v = decision_json(&d);
-                v["id"] = id;
-                v
-            }
-            Err(e) => {
+            Ok(d) => serde_json::to_string(&DecisionReport { id: Some(id), ..DecisionReport::new(&d) }),
+            Err(error) => {
                 errors += 1;
-                json!({"id": id, "error": e})
+                serde_json::to_string(&BatchError { id, error })
             }
-        };
+        }
+        .map_err(|e| CliError::other(format!("cannot write the JSON report: {e}")))?;
         writeln!(out, "{result}").map_err(CliError::write)?;
     }
     out.flush().ok();

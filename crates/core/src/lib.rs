@@ -12,6 +12,7 @@
 
 pub mod account;
 pub mod analyze;
+pub mod catalog_view;
 pub mod graph;
 pub mod lint;
 pub mod resolve;

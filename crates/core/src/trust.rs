@@ -308,23 +308,58 @@ fn allow_all_policy() -> iamfit_policy::document::Policy {
     .expect("static policy")
 }
 
-/// The trust analysis as JSON.
-pub fn trust_json(a: &TrustAnalysis) -> Value {
-    json!({
-        "principal": a.principal,
-        "role": a.role,
-        "allowed": a.allowed,
-        "trust_policy_allows": a.trust_allows,
-        "trust_policy_names_principal": a.trust_direct,
-        "identity_policy_allows": a.identity_allows,
-        "denied_by": a.denying.map(DenyingSide::as_str),
-        "fix": {
-            "trust_statement": a.fix_statement,
-            "identity_statement": a.fix_identity,
-        },
-        "warning": a.fix_statement.as_ref().map(|_| TRUST_WARNING),
-        "matched": a.decision.matched,
-    })
+/// `iamfit trust`'s report (its JSON).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TrustReport {
+    /// The principal ARN.
+    pub principal: String,
+    /// The role ARN.
+    pub role: String,
+    /// Whether the principal may assume the role.
+    pub allowed: bool,
+    /// Whether the trust policy allows the principal.
+    pub trust_policy_allows: bool,
+    /// Whether the trust policy names the principal directly (and so suffices alone).
+    pub trust_policy_names_principal: bool,
+    /// Whether the identity side allows `sts:AssumeRole` on the role.
+    pub identity_policy_allows: bool,
+    /// `trust`, `identity` or `both`, when refused.
+    pub denied_by: Option<&'static str>,
+    /// The least statements that would allow it.
+    pub fix: TrustFix,
+    /// The warning that goes with a trust fix.
+    pub warning: Option<&'static str>,
+    /// The statements that decided.
+    pub matched: Vec<iamfit_policy::eval::Matched>,
+}
+
+/// The least statements that would allow the assumption.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TrustFix {
+    /// The trust statement that would allow exactly this principal.
+    pub trust_statement: Option<Value>,
+    /// The identity statement the principal would need.
+    pub identity_statement: Option<Value>,
+}
+
+impl From<&TrustAnalysis> for TrustReport {
+    fn from(a: &TrustAnalysis) -> Self {
+        TrustReport {
+            principal: a.principal.clone(),
+            role: a.role.clone(),
+            allowed: a.allowed,
+            trust_policy_allows: a.trust_allows,
+            trust_policy_names_principal: a.trust_direct,
+            identity_policy_allows: a.identity_allows,
+            denied_by: a.denying.map(DenyingSide::as_str),
+            fix: TrustFix {
+                trust_statement: a.fix_statement.clone(),
+                identity_statement: a.fix_identity.clone(),
+            },
+            warning: a.fix_statement.as_ref().map(|_| TRUST_WARNING),
+            matched: a.decision.matched.clone(),
+        }
+    }
 }
 
 #[cfg(test)]

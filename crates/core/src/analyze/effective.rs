@@ -12,7 +12,7 @@ use super::diff::{evaluate, mentions};
 use iamfit_policy::pattern::variables_as_wildcards;
 
 /// What a principal may do with one action.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct EffectiveAction {
     /// The catalog action.
     pub action: String,
@@ -22,6 +22,15 @@ pub struct EffectiveAction {
     pub conditional: Vec<String>,
     /// Resources an explicit deny removes.
     pub denied: Vec<String>,
+}
+
+/// `iamfit graph --effective`'s report: the principal and its effective permissions.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EffectiveReport {
+    /// The principal's ARN.
+    pub principal: String,
+    /// Every action its policies mention, with its resources.
+    pub actions: Vec<EffectiveAction>,
 }
 
 /// The effective permissions of a subject over the catalog (actions no statement mentions are left out).

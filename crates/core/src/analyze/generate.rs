@@ -137,7 +137,7 @@ pub fn policy_size(text: &str) -> usize {
 }
 
 /// A used call the generated policy leaves out.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Missing {
     /// The action.
     pub action: String,
@@ -148,7 +148,7 @@ pub struct Missing {
 }
 
 /// A granted action CloudTrail cannot show in use: kept out of the policy, listed for review.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Unobservable {
     /// The action.
     pub action: String,
@@ -159,7 +159,7 @@ pub struct Unobservable {
 }
 
 /// What was proven.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Proof {
     /// Whether the current grant was known (otherwise nothing was checked against it).
     pub current_known: bool,
@@ -808,7 +808,30 @@ fn statements_for(plans: &BTreeMap<String, ActionPlan>) -> Vec<GenStatement> {
 /// and boundary); without it nothing can be proven against today's grant, and the notes say so.
 pub fn generate(usage: &Usage, current: Option<&Subject>, catalog: &Catalog, options: &Options) -> Generated {
     let mut g = Generated::default();
-    let granted: BTreeMap<String, Vec<String>> = current
+    let ctx =
+        Ctx { usage, prover: current.map(Prover::new), granted: granted_map(current, catalog), catalog };
+    g.proof.current_known = current.is_some();
+    let mut plans = plan_actions(&ctx, options, &mut g);
+    g.documents = documents(&ctx, &mut plans, options, &mut g);
+    g.documents.retain(|d| !d.statements.is_empty());
+    for plan in plans.values() {
+        g.proof.checked_against_current += plan.proven;
+        g.proof.conditional.extend(plan.conditional.iter().cloned());
+        g.missing.extend(plan.missing.iter().cloned());
+        g.notes.extend(plan.notes.iter().cloned());
+    }
+    add_denied(usage, &mut g);
+    g.missing.sort_by(|a, b| (&a.action, &a.resource).cmp(&(&b.action, &b.resource)));
+    g.missing.dedup();
+    prove_used_calls(usage, current, catalog, &mut g);
+    prove_against_current(&ctx, &mut g);
+    add_proof_notes(usage, current, catalog, options, &mut g);
+    g
+}
+
+/// What the current grant allows (or allows under conditions), by action.
+fn granted_map(current: Option<&Subject>, catalog: &Catalog) -> BTreeMap<String, Vec<String>> {
+    current
         .map(|s| {
             crate::analyze::effective::effective_permissions(s, catalog)
                 .into_iter()
@@ -819,15 +842,24 @@ pub fn generate(usage: &Usage, current: Option<&Subject>, catalog: &Catalog, opt
                 })
                 .collect()
         })
-        .unwrap_or_default();
-    let ctx = Ctx { usage, prover: current.map(Prover::new), granted, catalog };
-    g.proof.current_known = current.is_some();
+        .unwrap_or_default()
+}
 
-    // Actions, in catalog casing; unknown ones are reported, never put in the policy.
-    let mut actions: Vec<String> = Vec::new();
-    for name in usage.actions.keys() {
-        match catalog.action(name) {
-            Some(a) => actions.push(a.full_name()),
+/// The usage's key for an action in catalog casing.
+fn usage_key(usage: &Usage, canonical: &str) -> String {
+    usage.actions.keys().find(|k| k.eq_ignore_ascii_case(canonical)).cloned().unwrap_or_default()
+}
+
+/// A plan per used action, in catalog casing; unknown actions are reported, never put in the policy.
+fn plan_actions(ctx: &Ctx<'_>, options: &Options, g: &mut Generated) -> BTreeMap<String, ActionPlan> {
+    let mut plans = BTreeMap::new();
+    for name in ctx.usage.actions.keys() {
+        match ctx.catalog.action(name) {
+            Some(a) => {
+                let action = a.full_name();
+                let plan = ctx.plan(&usage_key(ctx.usage, &action), options.granularity, PREFIX_THRESHOLD);
+                plans.insert(action, plan);
+            }
             None => g.missing.push(Missing {
                 action: name.clone(),
                 resource: String::new(),
@@ -835,100 +867,103 @@ pub fn generate(usage: &Usage, current: Option<&Subject>, catalog: &Catalog, opt
             }),
         }
     }
-    let usage_key = |canonical: &str| -> String {
-        usage.actions.keys().find(|k| k.eq_ignore_ascii_case(canonical)).cloned().unwrap_or_default()
-    };
-    let mut plans: BTreeMap<String, ActionPlan> = BTreeMap::new();
-    for action in &actions {
-        let plan = ctx.plan(&usage_key(action), options.granularity, PREFIX_THRESHOLD);
-        plans.insert(action.clone(), plan);
-    }
+    plans
+}
 
-    // Size: split by service; coarsen a service that alone is too large.
-    let by_service = |plans: &BTreeMap<String, ActionPlan>, service: &str| -> BTreeMap<String, ActionPlan> {
-        plans
-            .iter()
-            .filter(|(a, _)| a.split(':').next() == Some(service))
-            .map(|(a, p)| (a.clone(), p.clone()))
-            .collect()
-    };
-    let whole = GenDocument {
-        services: plans
-            .keys()
-            .filter_map(|a| a.split(':').next())
-            .map(str::to_string)
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect(),
-        statements: statements_for(&plans),
-    };
+/// The plans of one service.
+fn service_plans(plans: &BTreeMap<String, ActionPlan>, service: &str) -> BTreeMap<String, ActionPlan> {
+    plans
+        .iter()
+        .filter(|(a, _)| a.split(':').next() == Some(service))
+        .map(|(a, p)| (a.clone(), p.clone()))
+        .collect()
+}
+
+/// The documents: one when it fits IAM's size limit, else split by service (a service that alone is
+/// too large coarsened, proven again).
+fn documents(
+    ctx: &Ctx<'_>,
+    plans: &mut BTreeMap<String, ActionPlan>,
+    options: &Options,
+    g: &mut Generated,
+) -> Vec<GenDocument> {
+    let services: BTreeSet<String> =
+        plans.keys().filter_map(|a| a.split(':').next()).map(str::to_string).collect();
+    let whole =
+        GenDocument { services: services.iter().cloned().collect(), statements: statements_for(plans) };
     if whole.size() <= options.size_limit {
-        g.documents.push(whole);
-    } else {
-        g.split = true;
-        let services: BTreeSet<String> = whole.services.iter().cloned().collect();
-        let mut parts: Vec<GenDocument> = Vec::new();
-        for service in services {
-            let mut sub = by_service(&plans, &service);
-            let mut doc = GenDocument { services: vec![service.clone()], statements: statements_for(&sub) };
-            for (granularity, threshold, what) in [
-                (Granularity::Prefix, 2, "folded paths shared by two or more resources"),
-                (Granularity::Wildcard, 2, "used bucket- and path-wide wildcards"),
-            ] {
-                if doc.size() <= options.size_limit {
-                    break;
-                }
-                for action in sub.clone().keys() {
-                    sub.insert(action.clone(), ctx.plan(&usage_key(action), granularity, threshold));
-                }
-                doc = GenDocument { services: vec![service.clone()], statements: statements_for(&sub) };
-                g.notes.push(format!(
-                    "the {service} statements alone exceeded {} characters: coarsened them ({what}), each pattern proven again",
-                    options.size_limit
-                ));
-                for (a, p) in &sub {
-                    plans.insert(a.clone(), p.clone());
+        return vec![whole];
+    }
+    g.split = true;
+    let mut parts: Vec<GenDocument> = Vec::new();
+    for service in services {
+        let doc = service_document(ctx, plans, &service, options, g);
+        // Pack into the last part when it fits.
+        match parts.last_mut() {
+            Some(last) => {
+                let mut merged = last.clone();
+                merged.services.extend(doc.services.iter().cloned());
+                merged.statements.extend(doc.statements.iter().cloned());
+                if merged.size() <= options.size_limit {
+                    *last = merged;
+                } else {
+                    parts.push(doc);
                 }
             }
-            if doc.size() > options.size_limit {
-                g.notes.push(format!(
-                    "the {service} statements are still {} characters, over the {} limit: split them by hand or use --granularity wildcard",
-                    doc.size(),
-                    options.size_limit
-                ));
-            }
-            // Pack into the last part when it fits.
-            match parts.last_mut() {
-                Some(last) => {
-                    let mut merged = last.clone();
-                    merged.services.extend(doc.services.iter().cloned());
-                    merged.statements.extend(doc.statements.iter().cloned());
-                    if merged.size() <= options.size_limit {
-                        *last = merged;
-                    } else {
-                        parts.push(doc);
-                    }
-                }
-                None => parts.push(doc),
-            }
+            None => parts.push(doc),
         }
-        g.notes.push(format!(
-            "the policy is {} characters, over IAM's {}-character limit for a managed policy: split by service into {} managed policies",
-            whole.size(),
-            options.size_limit,
-            parts.len()
-        ));
-        // Sids stay unique per document; they were derived per service.
-        g.documents = parts;
     }
+    g.notes.push(format!(
+        "the policy is {} characters, over IAM's {}-character limit for a managed policy: split by service into {} managed policies",
+        whole.size(),
+        options.size_limit,
+        parts.len()
+    ));
+    // Sids stay unique per document; they were derived per service.
+    parts
+}
 
-    g.documents.retain(|d| !d.statements.is_empty());
-    for plan in plans.values() {
-        g.proof.checked_against_current += plan.proven;
-        g.proof.conditional.extend(plan.conditional.iter().cloned());
-        g.missing.extend(plan.missing.iter().cloned());
-        g.notes.extend(plan.notes.iter().cloned());
+/// One service's document, coarsened step by step while it is over the size limit.
+fn service_document(
+    ctx: &Ctx<'_>,
+    plans: &mut BTreeMap<String, ActionPlan>,
+    service: &str,
+    options: &Options,
+    g: &mut Generated,
+) -> GenDocument {
+    let mut sub = service_plans(plans, service);
+    let mut doc = GenDocument { services: vec![service.to_string()], statements: statements_for(&sub) };
+    for (granularity, threshold, what) in [
+        (Granularity::Prefix, 2, "folded paths shared by two or more resources"),
+        (Granularity::Wildcard, 2, "used bucket- and path-wide wildcards"),
+    ] {
+        if doc.size() <= options.size_limit {
+            break;
+        }
+        for action in sub.clone().keys() {
+            sub.insert(action.clone(), ctx.plan(&usage_key(ctx.usage, action), granularity, threshold));
+        }
+        doc = GenDocument { services: vec![service.to_string()], statements: statements_for(&sub) };
+        g.notes.push(format!(
+            "the {service} statements alone exceeded {} characters: coarsened them ({what}), each pattern proven again",
+            options.size_limit
+        ));
+        for (a, p) in &sub {
+            plans.insert(a.clone(), p.clone());
+        }
     }
+    if doc.size() > options.size_limit {
+        g.notes.push(format!(
+            "the {service} statements are still {} characters, over the {} limit: split them by hand or use --granularity wildcard",
+            doc.size(),
+            options.size_limit
+        ));
+    }
+    doc
+}
+
+/// Denied calls: evidence of a missing permission, listed as missing.
+fn add_denied(usage: &Usage, g: &mut Generated) {
     for ((action, code), d) in &usage.denied {
         let resources: Vec<String> = if d.resources.set.is_empty() {
             vec![String::new()]
@@ -946,11 +981,10 @@ pub fn generate(usage: &Usage, current: Option<&Subject>, catalog: &Catalog, opt
             });
         }
     }
-    g.missing.sort_by(|a, b| (&a.action, &a.resource).cmp(&(&b.action, &b.resource)));
-    g.missing.dedup();
+}
 
-    // Proof of the result: the generated documents allow every used call they should, and each
-    // generated pair is (re-)checked against the current grant.
+/// Proof of the result: the generated documents allow every used call they should.
+fn prove_used_calls(usage: &Usage, current: Option<&Subject>, catalog: &Catalog, g: &mut Generated) {
     let policies: Vec<NamedPolicy> = g
         .documents
         .iter()
@@ -976,53 +1010,63 @@ pub fn generate(usage: &Usage, current: Option<&Subject>, catalog: &Catalog, opt
             }
         }
     }
-    if let Some(p) = &ctx.prover {
-        for doc in &g.documents {
-            for st in &doc.statements {
-                for action in &st.actions {
-                    let rl = catalog.action(action).is_none_or(|r| r.supports_resource_level_permissions());
-                    for r in &st.resources {
-                        if let Proven::No(_) = p.prove(action, &Pat::from_policy(r), rl) {
-                            g.proof.broader_than_current += 1;
-                        }
+}
+
+/// Each generated (action, resource) pair checked against the current grant.
+fn prove_against_current(ctx: &Ctx<'_>, g: &mut Generated) {
+    let Some(p) = &ctx.prover else { return };
+    for doc in &g.documents {
+        for st in &doc.statements {
+            for action in &st.actions {
+                let rl = ctx.catalog.action(action).is_none_or(|r| r.supports_resource_level_permissions());
+                for r in &st.resources {
+                    if let Proven::No(_) = p.prove(action, &Pat::from_policy(r), rl) {
+                        g.proof.broader_than_current += 1;
                     }
                 }
             }
         }
     }
+}
 
-    if let Some(subject) = current {
-        g.notes.insert(
-            0,
-            format!(
-                "proven with iamfit's evaluator: the policy allows {} of the {} successful calls observed; each of its {} (action, resource) pairs is allowed by the current policies of {} ({} broader)",
-                g.proof.used_calls_allowed,
-                g.proof.used_calls,
-                g.proof.checked_against_current,
-                subject.label,
-                g.proof.broader_than_current
-            ),
-        );
-        if !g.proof.conditional.is_empty() {
-            g.notes.push(format!(
-                "the current grant holds only under conditions for: {}; the generated statements carry no condition, so add the role's conditions back where they matter",
-                g.proof.conditional.join(", ")
-            ));
-        }
-        if subject.partial {
-            g.notes.push(
-                "some of the current policies could not be read: the intersection is with a partial view"
-                    .into(),
-            );
-        }
-        g.unobservable = unobservable(usage, subject, catalog, options.lambda_runtime);
-    } else {
+/// The notes that say what was proven (or could not be), and the unobservable grants.
+fn add_proof_notes(
+    usage: &Usage,
+    current: Option<&Subject>,
+    catalog: &Catalog,
+    options: &Options,
+    g: &mut Generated,
+) {
+    let Some(subject) = current else {
         g.notes.insert(
             0,
             "the current grant is unknown: the intersection with today's policies could NOT be proven; the policy is what the trail shows, no more".into(),
         );
+        return;
+    };
+    g.notes.insert(
+        0,
+        format!(
+            "proven with iamfit's evaluator: the policy allows {} of the {} successful calls observed; each of its {} (action, resource) pairs is allowed by the current policies of {} ({} broader)",
+            g.proof.used_calls_allowed,
+            g.proof.used_calls,
+            g.proof.checked_against_current,
+            subject.label,
+            g.proof.broader_than_current
+        ),
+    );
+    if !g.proof.conditional.is_empty() {
+        g.notes.push(format!(
+            "the current grant holds only under conditions for: {}; the generated statements carry no condition, so add the role's conditions back where they matter",
+            g.proof.conditional.join(", ")
+        ));
     }
-    g
+    if subject.partial {
+        g.notes.push(
+            "some of the current policies could not be read: the intersection is with a partial view".into(),
+        );
+    }
+    g.unobservable = unobservable(usage, subject, catalog, options.lambda_runtime);
 }
 
 /// Granted, unused actions CloudTrail cannot show in use (data events the trail does not log, and
@@ -1232,26 +1276,42 @@ fn tf_label(text: &str) -> String {
     out
 }
 
-/// The `--report` JSON.
-pub fn report_json(g: &Generated, principal: &str) -> Value {
-    json!({
-        "principal": principal,
-        "statements": g.statement_count(),
-        "documents": g.documents.len(),
-        "characters": g.documents.iter().map(GenDocument::size).collect::<Vec<_>>(),
-        "proof": {
-            "current_known": g.proof.current_known,
-            "used_calls": g.proof.used_calls,
-            "used_calls_allowed": g.proof.used_calls_allowed,
-            "checked_against_current": g.proof.checked_against_current,
-            "broader_than_current": g.proof.broader_than_current,
-            "conditional": g.proof.conditional,
-        },
-        "missing": g.missing.iter().map(|m| json!({"action": m.action, "resource": m.resource, "reason": m.reason})).collect::<Vec<_>>(),
-        "unobservable": g.unobservable.iter().map(|u| json!({"action": u.action, "resources": u.resources, "reason": u.reason})).collect::<Vec<_>>(),
-        "split": g.split,
-        "notes": g.notes,
-    })
+/// `generate --report FILE`'s JSON: what was generated and proven.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GenerateReport {
+    /// The principal.
+    pub principal: String,
+    /// Statements over all documents.
+    pub statements: usize,
+    /// Documents (managed policies) written.
+    pub documents: usize,
+    /// Each document's size in characters (minified, as IAM counts).
+    pub characters: Vec<usize>,
+    /// What was proven.
+    pub proof: Proof,
+    /// Used calls left out.
+    pub missing: Vec<Missing>,
+    /// Granted actions CloudTrail cannot show.
+    pub unobservable: Vec<Unobservable>,
+    /// Whether the policy was split.
+    pub split: bool,
+    /// Notes for the user.
+    pub notes: Vec<String>,
+}
+
+/// The report of a generation.
+pub fn report(g: &Generated, principal: &str) -> GenerateReport {
+    GenerateReport {
+        principal: principal.to_string(),
+        statements: g.statement_count(),
+        documents: g.documents.len(),
+        characters: g.documents.iter().map(GenDocument::size).collect(),
+        proof: g.proof.clone(),
+        missing: g.missing.clone(),
+        unobservable: g.unobservable.clone(),
+        split: g.split,
+        notes: g.notes.clone(),
+    }
 }
 
 #[cfg(test)]

@@ -108,3 +108,48 @@ impl BatchEvaluator {
         ))
     }
 }
+
+/// The JSON of one decision (`iamfit simulate`): the verdict, the deciding statements, and for
+/// implicit denies the reason.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DecisionReport {
+    /// The request's `id` (batch input), echoed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<Value>,
+    /// The action (requests from flags).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// The resource (requests from flags).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// `allow`, `explicit-deny` or `implicit-deny`.
+    pub decision: &'static str,
+    /// The statements that decided.
+    pub matched: Vec<super::Matched>,
+    /// Why an implicit deny happened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl DecisionReport {
+    /// The report of a decision.
+    pub fn new(d: &Decision) -> Self {
+        DecisionReport {
+            id: None,
+            action: None,
+            resource: None,
+            decision: d.verdict.as_str(),
+            matched: d.matched.clone(),
+            reason: d.reason.map(|r| r.to_string()),
+        }
+    }
+}
+
+/// The JSON of a batch line that could not be evaluated.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BatchError {
+    /// The request's `id`, echoed (null when the line has none).
+    pub id: Value,
+    /// Why it could not be evaluated.
+    pub error: String,
+}
