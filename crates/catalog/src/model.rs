@@ -204,17 +204,7 @@ impl Model {
         let Some(prefix) = token(&prefix.to_ascii_lowercase()).filter(|p| !p.contains(':')) else {
             return;
         };
-        for ck in doc.get("ConditionKeys").and_then(Value::as_array).into_iter().flatten() {
-            let Some(name) = ck.get("Name").and_then(Value::as_str).and_then(token) else {
-                continue;
-            };
-            let typ = str_list(ck.get("Types"), None).into_iter().next().unwrap_or_default();
-            if let std::collections::btree_map::Entry::Vacant(e) = self.keys.entry(name.to_ascii_lowercase())
-            {
-                stats.condition_keys_added += 1;
-                e.insert(KeyM { name, typ: clean(&typ), desc: String::new() });
-            }
-        }
+        self.merge_condition_keys(doc, stats);
         let svc = self.services.entry(prefix.clone()).or_insert_with(|| {
             stats.services_added.push(prefix.clone());
             ServiceM {
@@ -226,104 +216,10 @@ impl Model {
                 ops: BTreeMap::new(),
             }
         });
-        let mut new_keys = Vec::new();
-        for res in doc.get("Resources").and_then(Value::as_array).into_iter().flatten() {
-            let Some(name) = res.get("Name").and_then(Value::as_str).and_then(token) else {
-                continue;
-            };
-            if svc.rts.contains_key(&name.to_ascii_lowercase()) {
-                continue;
-            }
-            let keys: Vec<String> =
-                str_list(res.get("ConditionKeys"), None).iter().filter_map(|k| token(k)).collect();
-            new_keys.extend(keys.iter().cloned());
-            let arns = str_list(res.get("ARNFormats"), None).iter().filter_map(|a| token_arn(a)).collect();
-            stats.resource_types_added += 1;
-            svc.rts.insert(name.to_ascii_lowercase(), RtM { name, arns, keys });
-        }
-        for act in doc.get("Actions").and_then(Value::as_array).into_iter().flatten() {
-            let Some(name) = act.get("Name").and_then(Value::as_str).and_then(token) else {
-                continue;
-            };
-            if name.contains([':', '*', '?']) || svc.actions.contains_key(&name.to_ascii_lowercase()) {
-                continue;
-            }
-            let props = act.pointer("/Annotations/Properties");
-            let flag = |f: &str| props.and_then(|p| p.get(f)).and_then(Value::as_bool).unwrap_or(false);
-            let level = AccessLevel::from_annotations(
-                flag("IsList"),
-                flag("IsWrite"),
-                flag("IsPermissionManagement"),
-                flag("IsTaggingOnly"),
-            );
-            let resources = str_list(act.get("Resources"), Some("Name"))
-                .into_iter()
-                .filter(|r| svc.rts.contains_key(&r.to_ascii_lowercase()))
-                .map(|rt| ResM { rt, required: false, keys: Vec::new(), deps: Vec::new() })
-                .collect();
-            let keys: Vec<String> =
-                str_list(act.get("ActionConditionKeys"), None).iter().filter_map(|k| token(k)).collect();
-            new_keys.extend(keys.iter().cloned());
-            stats.actions_added.push(format!("{prefix}:{name}"));
-            svc.actions.insert(
-                name.to_ascii_lowercase(),
-                ActM {
-                    name,
-                    level,
-                    source: Source::Update,
-                    resources,
-                    keys,
-                    deps: Vec::new(),
-                    desc: String::new(),
-                },
-            );
-        }
+        let mut new_keys = merge_resource_types(svc, doc, stats);
+        new_keys.extend(merge_actions(svc, &prefix, doc, stats));
         if let Some(ops) = doc.get("Operations").and_then(Value::as_array) {
-            svc.ops.clear();
-            for op in ops {
-                let Some(name) = op.get("Name").and_then(Value::as_str).and_then(token) else {
-                    continue;
-                };
-                let mut auth = Vec::new();
-                for a in op.get("AuthorizedActions").and_then(Value::as_array).into_iter().flatten() {
-                    let (Some(s), Some(n)) = (
-                        a.get("Service").and_then(Value::as_str).and_then(token),
-                        a.get("Name").and_then(Value::as_str).and_then(token),
-                    ) else {
-                        continue;
-                    };
-                    let mut text = format!("{s}:{n}");
-                    if let Some(ctx) = a.get("Context").and_then(Value::as_object) {
-                        let mut parts = Vec::new();
-                        for (k, v) in ctx {
-                            let vals: Vec<String> = match v {
-                                Value::Array(items) => items.iter().filter_map(json_scalar).collect(),
-                                other => json_scalar(other).into_iter().collect(),
-                            };
-                            let vals: Option<Vec<String>> = vals.iter().map(|v| token(v)).collect();
-                            if let (Some(k), Some(vals)) = (token(k), vals) {
-                                parts.push(format!("{k}={}", vals.join("|")));
-                            }
-                        }
-                        parts.sort();
-                        if !parts.is_empty() {
-                            text.push('@');
-                            text.push_str(&parts.join("&"));
-                        }
-                    }
-                    auth.push(text);
-                }
-                let mut sdk: Vec<String> = Vec::new();
-                for s in str_list(op.get("SDK"), Some("Name")) {
-                    if let Some(s) = token(&s) {
-                        if !sdk.contains(&s) {
-                            sdk.push(s);
-                        }
-                    }
-                }
-                stats.operations += 1;
-                svc.ops.insert(name.to_ascii_lowercase(), OpM { name, auth, sdk });
-            }
+            merge_operations(svc, ops, stats);
         }
         for k in new_keys {
             self.keys.entry(k.to_ascii_lowercase()).or_insert_with(|| KeyM {
@@ -331,6 +227,21 @@ impl Model {
                 typ: String::new(),
                 desc: String::new(),
             });
+        }
+    }
+
+    /// The document's condition keys the catalog does not have yet.
+    fn merge_condition_keys(&mut self, doc: &Value, stats: &mut MergeStats) {
+        for ck in doc.get("ConditionKeys").and_then(Value::as_array).into_iter().flatten() {
+            let Some(name) = ck.get("Name").and_then(Value::as_str).and_then(token) else {
+                continue;
+            };
+            let typ = str_list(ck.get("Types"), None).into_iter().next().unwrap_or_default();
+            if let std::collections::btree_map::Entry::Vacant(e) = self.keys.entry(name.to_ascii_lowercase())
+            {
+                stats.condition_keys_added += 1;
+                e.insert(KeyM { name, typ: clean(&typ), desc: String::new() });
+            }
         }
     }
 
@@ -411,4 +322,118 @@ fn json_scalar(v: &Value) -> Option<String> {
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
     }
+}
+
+/// The document's resource types the service does not have yet; returns the condition keys they name.
+fn merge_resource_types(svc: &mut ServiceM, doc: &Value, stats: &mut MergeStats) -> Vec<String> {
+    let mut new_keys = Vec::new();
+    for res in doc.get("Resources").and_then(Value::as_array).into_iter().flatten() {
+        let Some(name) = res.get("Name").and_then(Value::as_str).and_then(token) else {
+            continue;
+        };
+        if svc.rts.contains_key(&name.to_ascii_lowercase()) {
+            continue;
+        }
+        let keys: Vec<String> =
+            str_list(res.get("ConditionKeys"), None).iter().filter_map(|k| token(k)).collect();
+        new_keys.extend(keys.iter().cloned());
+        let arns = str_list(res.get("ARNFormats"), None).iter().filter_map(|a| token_arn(a)).collect();
+        stats.resource_types_added += 1;
+        svc.rts.insert(name.to_ascii_lowercase(), RtM { name, arns, keys });
+    }
+    new_keys
+}
+
+/// The document's actions the service does not have yet; returns the condition keys they name.
+fn merge_actions(svc: &mut ServiceM, prefix: &str, doc: &Value, stats: &mut MergeStats) -> Vec<String> {
+    let mut new_keys = Vec::new();
+    for act in doc.get("Actions").and_then(Value::as_array).into_iter().flatten() {
+        let Some(name) = act.get("Name").and_then(Value::as_str).and_then(token) else {
+            continue;
+        };
+        if name.contains([':', '*', '?']) || svc.actions.contains_key(&name.to_ascii_lowercase()) {
+            continue;
+        }
+        let props = act.pointer("/Annotations/Properties");
+        let flag = |f: &str| props.and_then(|p| p.get(f)).and_then(Value::as_bool).unwrap_or(false);
+        let level = AccessLevel::from_annotations(
+            flag("IsList"),
+            flag("IsWrite"),
+            flag("IsPermissionManagement"),
+            flag("IsTaggingOnly"),
+        );
+        let resources = str_list(act.get("Resources"), Some("Name"))
+            .into_iter()
+            .filter(|r| svc.rts.contains_key(&r.to_ascii_lowercase()))
+            .map(|rt| ResM { rt, required: false, keys: Vec::new(), deps: Vec::new() })
+            .collect();
+        let keys: Vec<String> =
+            str_list(act.get("ActionConditionKeys"), None).iter().filter_map(|k| token(k)).collect();
+        new_keys.extend(keys.iter().cloned());
+        stats.actions_added.push(format!("{prefix}:{name}"));
+        let action = ActM {
+            name,
+            level,
+            source: Source::Update,
+            resources,
+            keys,
+            deps: Vec::new(),
+            desc: String::new(),
+        };
+        svc.actions.insert(action.name.to_ascii_lowercase(), action);
+    }
+    new_keys
+}
+
+/// The document's operations replace the service's.
+fn merge_operations(svc: &mut ServiceM, ops: &[Value], stats: &mut MergeStats) {
+    svc.ops.clear();
+    for op in ops {
+        let Some(name) = op.get("Name").and_then(Value::as_str).and_then(token) else {
+            continue;
+        };
+        let auth = op
+            .get("AuthorizedActions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(authorized_action_text)
+            .collect();
+        let mut sdk: Vec<String> = Vec::new();
+        for s in str_list(op.get("SDK"), Some("Name")) {
+            if let Some(s) = token(&s) {
+                if !sdk.contains(&s) {
+                    sdk.push(s);
+                }
+            }
+        }
+        stats.operations += 1;
+        svc.ops.insert(name.to_ascii_lowercase(), OpM { name, auth, sdk });
+    }
+}
+
+/// `service:Action`, with `@key=v1|v2&...` for the request context in which it applies.
+fn authorized_action_text(a: &Value) -> Option<String> {
+    let s = a.get("Service").and_then(Value::as_str).and_then(token)?;
+    let n = a.get("Name").and_then(Value::as_str).and_then(token)?;
+    let mut text = format!("{s}:{n}");
+    if let Some(ctx) = a.get("Context").and_then(Value::as_object) {
+        let mut parts = Vec::new();
+        for (k, v) in ctx {
+            let vals: Vec<String> = match v {
+                Value::Array(items) => items.iter().filter_map(json_scalar).collect(),
+                other => json_scalar(other).into_iter().collect(),
+            };
+            let vals: Option<Vec<String>> = vals.iter().map(|v| token(v)).collect();
+            if let (Some(k), Some(vals)) = (token(k), vals) {
+                parts.push(format!("{k}={}", vals.join("|")));
+            }
+        }
+        parts.sort();
+        if !parts.is_empty() {
+            text.push('@');
+            text.push_str(&parts.join("&"));
+        }
+    }
+    Some(text)
 }
