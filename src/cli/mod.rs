@@ -3,6 +3,7 @@
 //! This layer stays thin: it parses arguments, calls the library, and renders the result. Library
 //! errors are typed; here they gain the context a user needs ("what went wrong, what to do").
 
+mod athena;
 mod audit;
 mod catalog;
 mod check;
@@ -128,6 +129,9 @@ pub enum Command {
     Credentials(Box<credentials::CredentialsArgs>),
     /// Can the --profile principal assume the function's role; the least trust statement that would allow it.
     Trust(trust::TrustArgs),
+    /// CloudTrail in Amazon Athena: the table DDL (read usage with --trail athena://...).
+    #[command(subcommand)]
+    Athena(athena::AthenaCommand),
     /// Print shell completions for iamfit.
     Completions {
         /// The shell.
@@ -154,6 +158,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Exec(args) => exec::run(args, &cli.global, &style),
         Command::Credentials(args) => credentials::run(args, &cli.global, &style),
         Command::Trust(args) => trust::run(args, &cli.global, &style),
+        Command::Athena(cmd) => athena::run(cmd, &cli.global, &style),
         Command::Completions { shell } => completions(*shell),
         Command::Man => man_page(),
     };
@@ -219,6 +224,10 @@ impl CliError {
     /// Stdout was closed (a pipe whose reader is gone): not a failure.
     pub fn closed_pipe() -> Self {
         CliError { quiet: true, code: 0, ..CliError::other("") }
+    }
+    /// The command has done all it was asked to (`--print-sql`): end quietly with status 0.
+    pub fn done() -> Self {
+        CliError::closed_pipe()
     }
     /// A failed write to stdout: quiet for a closed pipe, an error otherwise.
     pub fn write(e: std::io::Error) -> Self {

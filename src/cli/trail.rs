@@ -3,22 +3,32 @@
 
 use std::io::IsTerminal;
 
+use iamfit_aws::athena::AthenaTrail;
 use iamfit_aws::sources::{LookupTrail, S3Trail};
 use iamfit_core::source::{replay as replay_sources, LogFiles, UsageQuery, UsageSource};
+use iamfit_trail::athena::{build_query, AthenaTable, Partitioning};
 use iamfit_trail::read;
 use iamfit_trail::{PrincipalFilter, TimeWindow};
 
 pub use iamfit_core::source::Replay;
 
+use super::output::emit;
 use super::source::{live_options, source_error};
 use super::{CliError, GlobalArgs, Style};
 
 /// `--trail`, `--since`, `--until`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct TrailArgs {
-    /// CloudTrail source (repeatable): a file or folder, s3://BUCKET[/PREFIX], or `lookup`.
+    /// CloudTrail source (repeatable): a file or folder, s3://BUCKET[/PREFIX], `lookup`, or
+    /// athena://WORKGROUP/DATABASE.TABLE[?output=s3://BUCKET/PREFIX].
     #[arg(long = "trail", value_name = "SRC")]
     pub trails: Vec<String>,
+    /// Print the SQL of the `athena://` sources on stdout instead of running it.
+    #[arg(long)]
+    pub print_sql: bool,
+    /// Stop an Athena query that scans more than this many GB (the result is then partial).
+    #[arg(long, value_name = "N")]
+    pub max_scan_gb: Option<f64>,
     /// Start of the window: RFC 3339 time or a duration back from now (90d, 12h). Default: 90d.
     #[arg(long, value_name = "WHEN")]
     pub since: Option<String>,
@@ -39,20 +49,47 @@ pub fn window(args: &TrailArgs, unbounded_default: bool) -> Result<TimeWindow, C
     .map_err(|e| CliError::usage(e.to_string()))
 }
 
-/// The usage sources `--trail` names (a path, `s3://...`, or `lookup`).
-fn usage_sources(trails: &[String], global: &GlobalArgs) -> Vec<Box<dyn UsageSource>> {
+/// The usage sources `--trail` names (a path, `s3://...`, `lookup`, or `athena://...`).
+fn usage_sources(
+    args: &TrailArgs,
+    trails: &[String],
+    global: &GlobalArgs,
+) -> Result<Vec<Box<dyn UsageSource>>, CliError> {
     trails
         .iter()
-        .map(|src| -> Box<dyn UsageSource> {
-            if src == "lookup" {
+        .map(|src| -> Result<Box<dyn UsageSource>, CliError> {
+            Ok(if src == "lookup" {
                 Box::new(LookupTrail::new(live_options(global)))
+            } else if src.starts_with("athena://") {
+                let table = AthenaTable::parse(src).map_err(|e| CliError::usage(e.to_string()))?;
+                Box::new(AthenaTrail::new(table, live_options(global), args.max_scan_gb))
             } else if let Some(s3) = S3Trail::parse(src, live_options(global)) {
                 Box::new(s3)
             } else {
                 Box::new(LogFiles::new(src))
-            }
+            })
         })
         .collect()
+}
+
+/// `--print-sql`: the query of every `athena://` source, on stdout, instead of running it. The
+/// partitioning is the URL's `partition=` (default `timestamp`, AWS's documented projection table).
+fn print_sql(trails: &[String], filter: &PrincipalFilter, window: &TimeWindow) -> Result<(), CliError> {
+    let today = iamfit_trail::window::format_utc(time::OffsetDateTime::now_utc());
+    let mut printed = false;
+    for src in trails.iter().filter(|s| s.starts_with("athena://")) {
+        let table = AthenaTable::parse(src).map_err(|e| CliError::usage(e.to_string()))?;
+        let partitioning = table.partitioning.clone().unwrap_or(Partitioning::Projection("timestamp".into()));
+        emit(&build_query(&table, filter, window, &partitioning, today.get(..10).unwrap_or_default()))?;
+        printed = true;
+    }
+    if printed {
+        Ok(())
+    } else {
+        Err(CliError::usage(
+            "--print-sql prints the query of an Athena source: add --trail athena://WORKGROUP/DATABASE.TABLE",
+        ))
+    }
 }
 
 /// Replays the trails for a principal. `None` when there is no trail to read (live without `--trail`).
@@ -102,8 +139,12 @@ pub fn replay(
             );
         }
     };
+    if args.print_sql {
+        print_sql(&sources, filter, &window)?;
+        return Err(CliError::done());
+    }
     let query = UsageQuery { filter, window: &window, account, threads, progress: Some(&progress) };
-    let sources = usage_sources(&sources, global);
+    let sources = usage_sources(args, &sources, global)?;
     let mut replayed = replay_sources(&sources, &query).map_err(source_error)?;
     if show_progress {
         eprintln!();

@@ -6,6 +6,7 @@
 
 mod support;
 
+mod athena;
 mod bad_input;
 mod catalog_cli;
 mod catalog_update;

@@ -4,6 +4,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::string_slice))]
 
+pub mod athena;
 pub mod error;
 pub mod live;
 pub mod lookup;

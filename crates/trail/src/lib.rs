@@ -3,6 +3,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::string_slice))]
 
+pub mod athena;
 pub mod event;
 pub mod map;
 pub mod read;
