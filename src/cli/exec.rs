@@ -13,6 +13,7 @@ use std::process::ExitCode;
 
 use iamfit_aws::sts;
 use iamfit_aws::sts::{AssumeError, Assumed};
+use iamfit_core::local_run::{child_environment, ChildCredentials, LocalRun};
 use iamfit_core::source::SourceError;
 use iamfit_core::trust;
 
@@ -245,47 +246,29 @@ pub fn run(args: &ExecArgs, global: &GlobalArgs, style: &Style) -> CliResult {
     let policy = session_policy(global, &args.role, style)?;
     let assumed = assume_for(global, &args.role, policy)?;
     let f = &assumed.function;
+    let refresh =
+        if args.refresh { Some(refresh_config(global, &args.role, &assumed.region)?) } else { None };
+    let credentials = match &refresh {
+        Some((path, profile)) => {
+            ChildCredentials::Profile { config_file: path.to_str().unwrap_or_default(), profile }
+        }
+        None => ChildCredentials::Environment(&assumed.credentials),
+    };
+    let env = child_environment(&LocalRun {
+        function: f,
+        region: &assumed.region,
+        memory_size: assumed.memory_size,
+        credentials,
+        endpoint_url: global.endpoint_url.as_deref(),
+        function_variables: !args.no_function_env,
+    });
     let mut cmd = std::process::Command::new(&args.command[0]);
     cmd.args(&args.command[1..]);
-    for var in ["AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SECURITY_TOKEN", "AWS_CREDENTIAL_EXPIRATION"] {
+    for var in &env.remove {
         cmd.env_remove(var);
     }
-    if !args.no_function_env {
-        for (k, v) in &f.environment {
-            cmd.env(k, v);
-        }
-    }
-    let mut temp_config = None;
-    if args.refresh {
-        let (path, profile) = refresh_config(global, &args.role, &assumed.region)?;
-        for var in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"] {
-            cmd.env_remove(var);
-        }
-        cmd.env("AWS_CONFIG_FILE", &path).env("AWS_PROFILE", profile);
-        temp_config = Some(path);
-    } else {
-        let c = &assumed.credentials;
-        cmd.env("AWS_ACCESS_KEY_ID", &c.access_key_id)
-            .env("AWS_SECRET_ACCESS_KEY", &c.secret_access_key)
-            .env("AWS_SESSION_TOKEN", &c.session_token)
-            .env("AWS_CREDENTIAL_EXPIRATION", &c.expiration);
-    }
-    cmd.env("AWS_REGION", &assumed.region)
-        .env("AWS_DEFAULT_REGION", &assumed.region)
-        .env("AWS_LAMBDA_FUNCTION_NAME", iamfit_core::account::function_name(&f.name))
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST");
-    if let Some(mb) = assumed.memory_size {
-        cmd.env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", mb.to_string());
-    }
-    if let Some(rt) = &f.runtime {
-        cmd.env("AWS_EXECUTION_ENV", format!("AWS_Lambda_{rt}"));
-    }
-    if let Some(h) = &f.handler {
-        cmd.env("_HANDLER", h);
-    }
-    if let Some(e) = &global.endpoint_url {
-        cmd.env("AWS_ENDPOINT_URL", e);
-    }
+    cmd.envs(env.set.iter().map(|(k, v)| (k, v)));
+    let temp_config = refresh.map(|(path, _)| path);
     if !global.quiet && !args.refresh {
         style.note(&format!(
             "running as {} until {} (environment credentials are not refreshed; use --refresh for longer runs)",

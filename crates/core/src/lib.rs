@@ -15,6 +15,7 @@ pub mod analyze;
 pub mod catalog_view;
 pub mod graph;
 pub mod lint;
+pub mod local_run;
 pub mod resolve;
 pub mod source;
 pub mod trust;

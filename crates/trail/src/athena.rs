@@ -541,8 +541,7 @@ mod tests {
         assert!(sql.contains("\"timestamp\" >= '2026/11/01' AND \"timestamp\" <= '2026/11/03'"));
         assert!(sql.contains("GROUP BY 1, 2, 3, 4, 5, 6, 7"));
         let select = sql.rsplit("SELECT c.").next().unwrap();
-        let order: Vec<usize> =
-            RESULT_COLUMNS.iter().map(|c| select.find(&format!("{c}")).unwrap()).collect();
+        let order: Vec<usize> = RESULT_COLUMNS.iter().map(|c| select.find(*c).unwrap()).collect();
         assert!(order.windows(2).all(|w| w[0] < w[1]), "columns in the documented order: {select}");
     }
 
