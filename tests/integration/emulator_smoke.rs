@@ -1,4 +1,4 @@
-//! The emulator wiring: moto starts, the AWS SDK reaches it, and it behaves as EMULATOR.md says on the
+//! The emulator wiring: moto starts, the AWS SDK reaches it, and it behaves as docs/testing.md says on the
 //! calls iamfit depends on (IAM, STS, Lambda).
 
 use crate::support;

@@ -10,7 +10,7 @@
 //! let iam = support::iam_client(&cfg);
 //! ```
 //!
-//! What moto does and does not emulate: see the project's EMULATOR.md notes. Keep each test's state in
+//! What moto does and does not emulate: see docs/testing.md. Keep each test's state in
 //! its own `Moto` (they start in well under a second when the machine is idle) or call [`Moto::reset`].
 // Each test file uses only part of the harness.
 #![allow(dead_code, unused_imports)]
