@@ -79,6 +79,8 @@ pub struct Usage {
     pub unmapped: BTreeMap<(String, String), u64>,
     /// Calls that need no permission (`sts:GetCallerIdentity`).
     pub permissionless: u64,
+    /// Records that are not API calls (console sign-ins, AWS service events): no IAM action.
+    pub non_api: u64,
     /// Events of the principal that matched.
     pub matched: u64,
     /// IAM service prefixes for which the trail held data events (so it logs them).
@@ -100,6 +102,7 @@ impl Usage {
         let denied = event.error_code.as_deref().filter(|c| super::event::is_access_denied_code(c));
         match map_event(event, catalog) {
             Mapping::Permissionless => self.permissionless += 1,
+            Mapping::NonApi { .. } => self.non_api += 1,
             Mapping::Unmapped { .. } => {
                 let key = (
                     event.event_source.as_deref().unwrap_or("").to_string(),
@@ -144,6 +147,7 @@ impl Usage {
     pub fn merge(&mut self, other: Usage) {
         self.matched += other.matched;
         self.permissionless += other.permissionless;
+        self.non_api += other.non_api;
         self.data_event_services.extend(other.data_event_services);
         for (k, v) in other.actions {
             let a = self.actions.entry(k).or_default();
