@@ -50,6 +50,8 @@ struct Checked {
     doc: Option<Document>,
     findings: Vec<Finding>,
     io_error: Option<String>,
+    /// For a document of a template: each finding's line and column in the template file.
+    positions: Vec<(usize, usize)>,
 }
 
 pub fn run(args: &CheckArgs, global: &GlobalArgs, style: &Style) -> CliResult {
@@ -64,23 +66,39 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, style: &Style) -> CliResult {
             std::fs::read_to_string(path)
         };
         match text {
+            Ok(text)
+                if global.template.as_deref() == Some(path.as_path())
+                    || iamfit_template::looks_like_template(&text) =>
+            {
+                checked.extend(check_template(&text, &name, args, global)?);
+            }
             Ok(text) => {
                 let doc = Document::parse(&text);
                 let findings = validate(&doc, args.kind.into(), catalog);
-                checked.push(Checked { path: name, doc: Some(doc), findings, io_error: None });
+                checked.push(Checked {
+                    path: name,
+                    doc: Some(doc),
+                    findings,
+                    io_error: None,
+                    positions: Vec::new(),
+                });
             }
             Err(e) => checked.push(Checked {
                 path: name,
                 doc: None,
                 findings: Vec::new(),
                 io_error: Some(e.to_string()),
+                positions: Vec::new(),
             }),
         }
     }
 
     // The report is written to memory, then to stdout in one go (a closed pipe ends quietly).
     let mut out: Vec<u8> = Vec::new();
-    let position = |c: &Checked, f: &Finding| c.doc.as_ref().map_or((0, 0), |d| d.position(f.span));
+    let position = |c: &Checked, f: &Finding| match c.findings.iter().position(|x| std::ptr::eq(x, f)) {
+        Some(i) if !c.positions.is_empty() => c.positions.get(i).copied().unwrap_or((0, 0)),
+        _ => c.doc.as_ref().map_or((0, 0), |d| d.position(f.span)),
+    };
     match global.output {
         OutputFormat::Json => {
             let files: Vec<_> = checked
@@ -196,4 +214,45 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, style: &Style) -> CliResult {
         FailOn::Never => 0,
     };
     Ok(if failing > 0 { ExitCode::from(EXIT_FINDINGS) } else { ExitCode::SUCCESS })
+}
+
+/// Every policy document of a template (SAM, CloudFormation, `terraform show -json`), checked, with
+/// each finding placed in the template file.
+fn check_template(
+    text: &str,
+    path: &str,
+    args: &CheckArgs,
+    global: &GlobalArgs,
+) -> Result<Vec<Checked>, CliError> {
+    let settings = super::source::template_settings(global)?;
+    let expansion = iamfit_template::expand(text, path, &settings).map_err(|e| {
+        let mut err = CliError::usage(e.to_string());
+        if let Some(h) = e.help() {
+            err = err.with_hint(h);
+        }
+        err
+    })?;
+    let catalog = Catalog::get();
+    let mut out = Vec::new();
+    for located in &expansion.documents {
+        let kind = match (args.kind, located.kind) {
+            (KindArg::Auto, iamfit_template::DocumentKind::Trust) => KindArg::Trust,
+            (KindArg::Auto, iamfit_template::DocumentKind::Identity) => KindArg::Identity,
+            (k, _) => k,
+        };
+        let doc = Document::parse(&serde_json::to_string_pretty(&located.json).unwrap_or_default());
+        let mut findings = validate(&doc, kind.into(), catalog);
+        let positions = findings
+            .iter()
+            .map(|f| {
+                let pos = located.position(&f.pointer);
+                (pos.line, pos.column)
+            })
+            .collect();
+        for f in &mut findings {
+            f.message = format!("{}: {}", located.owner, f.message);
+        }
+        out.push(Checked { path: path.to_string(), doc: None, findings, io_error: None, positions });
+    }
+    Ok(out)
 }

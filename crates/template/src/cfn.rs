@@ -61,7 +61,13 @@ fn document(
     let json = r.value(node)?;
     let doc = PolicyDocument::from_value(&json)
         .map_err(|e| r.error(node.pos, format!("{owner}: the policy document is not valid: {e}")))?;
-    out.documents.push(LocatedDocument { owner, kind, pos: node.pos, json: doc.json.clone() });
+    out.documents.push(LocatedDocument {
+        owner,
+        kind,
+        pos: node.pos,
+        json: doc.json.clone(),
+        source: node.clone(),
+    });
     Ok(doc)
 }
 
@@ -283,7 +289,13 @@ fn event_source_mapping(
             }
         }
     }
-    mapping.insert("FunctionArn".into(), json!(function));
+    let s = r.settings();
+    let arn = if function.starts_with("arn:") {
+        function.clone()
+    } else {
+        format!("arn:{}:lambda:{}:{}:function:{function}", s.partition(), s.region, s.account)
+    };
+    mapping.insert("FunctionArn".into(), json!(arn));
     out.event_source_mappings.push(EventSourceMapping {
         function,
         mapping: J::Object(mapping),
@@ -315,6 +327,9 @@ fn attach_aws_managed(out: &mut Expansion) {
             None if arn.contains(":iam::aws:policy/") => out.notes.push(format!(
                 "{arn} is not in the embedded copy of the AWS managed policies ({}): its grant is unknown",
                 copy.source
+            )),
+            None if !arn.starts_with("arn:") => out.notes.push(format!(
+                "managed policy {arn} is neither an ARN nor an AWS managed policy name in the embedded copy: its grant is unknown"
             )),
             None => out.notes.push(format!("{arn} is not in the template: its grant is unknown")),
         }

@@ -30,7 +30,7 @@ use iamfit_core::account::Account;
 pub use error::{Issue, TemplateError};
 pub use intrinsic::Settings;
 pub use node::Pos;
-pub use source::TemplateSource;
+pub use source::{TemplateOverlay, TemplateSource};
 
 /// What a policy document is, for lint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +52,44 @@ pub struct LocatedDocument {
     pub pos: Pos,
     /// The document, intrinsic functions resolved.
     pub json: serde_json::Value,
+    /// The document's nodes as written (for positions inside it).
+    pub source: node::Node,
+}
+
+impl LocatedDocument {
+    /// Where the element at a JSON pointer of the resolved document (`/Statement/0/Action/1`) is in
+    /// the template: the deepest node the pointer reaches (an intrinsic function stops it).
+    pub fn position(&self, pointer: &str) -> Pos {
+        let mut node = &self.source;
+        for part in pointer.split('/').skip(1) {
+            let next = match &node.value {
+                node::Value::Map(_) if node.intrinsic().is_none() => node.get(part),
+                node::Value::Seq(items) => part.parse::<usize>().ok().and_then(|i| items.get(i)),
+                _ => None,
+            };
+            match next {
+                Some(n) => node = n,
+                // A single statement or value written without a list: index 0 is the value itself.
+                None if part == "0" && !matches!(node.value, node::Value::Seq(_)) => {}
+                None => break,
+            }
+        }
+        node.pos
+    }
+}
+
+/// Whether a file's text looks like a template (CloudFormation, SAM, `terraform show -json`) rather
+/// than a policy document.
+pub fn looks_like_template(text: &str) -> bool {
+    match node::parse(text, "") {
+        Ok(root) => {
+            terraform::is_terraform(&root)
+                || root.get("Resources").is_some()
+                || root.get("AWSTemplateFormatVersion").is_some()
+                || root.get("Transform").is_some()
+        }
+        Err(_) => false,
+    }
 }
 
 /// A function of the template.
@@ -108,7 +146,7 @@ impl Expansion {
         let mut notes = self.notes.clone();
         if !self.logical_names.is_empty() {
             notes.push(format!(
-                "{path}: logical ids stand for the physical names CloudFormation generates ({}); pass --stack NAME to a deployed stack's snapshot for the real names",
+                "{path}: logical ids stand for the physical names CloudFormation would generate at deploy ({}): set the name properties (RoleName, FunctionName, ...) for real names",
                 self.logical_names.join(", ")
             ));
         }

@@ -55,3 +55,47 @@ impl AccountSource for TemplateSource {
         Ok(LoadedAccount { account, notes })
     }
 }
+
+/// A template over another source (a snapshot or the live account): the template gives the functions,
+/// roles and policies it defines; the other source everything else (the `--profile` identity, users,
+/// functions the template does not define). The other source is not read when the template covers
+/// every need.
+pub struct TemplateOverlay {
+    template: TemplateSource,
+    base: Box<dyn AccountSource>,
+}
+
+impl TemplateOverlay {
+    /// The template `template` over `base`.
+    pub fn new(template: TemplateSource, base: Box<dyn AccountSource>) -> Self {
+        TemplateOverlay { template, base }
+    }
+}
+
+impl AccountSource for TemplateOverlay {
+    fn load(&self, needs: &AccountNeeds) -> Result<LoadedAccount, SourceError> {
+        let from_template = self.template.load(needs)?;
+        let t = &from_template.account;
+        let rest = AccountNeeds {
+            identity: needs.identity.clone(),
+            functions: needs.functions.iter().filter(|f| t.function(f).is_err()).cloned().collect(),
+            roles: needs.roles.iter().filter(|r| t.role(r).is_none()).cloned().collect(),
+            users: needs.users.clone(),
+        };
+        if rest == AccountNeeds::default() {
+            return Ok(from_template);
+        }
+        let base = self.base.load(&rest)?;
+        let mut account = base.account;
+        let template = from_template.account;
+        account.roles.retain(|r| !template.roles.iter().any(|x| x.name == r.name));
+        account.roles.extend(template.roles);
+        account.policies.retain(|p| !template.policies.iter().any(|x| x.arn == p.arn));
+        account.policies.extend(template.policies);
+        account.functions.retain(|f| !template.functions.iter().any(|x| x.name == f.name));
+        account.functions.extend(template.functions);
+        let mut notes = base.notes;
+        notes.extend(from_template.notes);
+        Ok(LoadedAccount { account, notes })
+    }
+}
