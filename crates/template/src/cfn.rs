@@ -305,7 +305,7 @@ fn event_source_mapping(
 }
 
 /// Adds the documents of the AWS managed policies the roles attach, from the embedded copy.
-fn attach_aws_managed(out: &mut Expansion) {
+pub(crate) fn attach_aws_managed(out: &mut Expansion) {
     let copy = ManagedPolicies::get();
     let mut used = false;
     let arns: Vec<String> = out.account.roles.iter().flat_map(|r| r.attached.iter().cloned()).collect();
