@@ -93,7 +93,14 @@ pub fn run(args: &GenerateArgs, global: &GlobalArgs, style: &Style) -> CliResult
         .or_else(|| args.who.principal.as_deref().and_then(|p| p.rsplit('/').next()).map(str::to_string))
         .unwrap_or_else(|| "generated".into());
     let empty = g.documents.is_empty();
-    let text = if empty { String::new() } else { render(&g, args.format.into(), &name) };
+    let mut text = if empty { String::new() } else { render(&g, args.format.into(), &name) };
+    // With --template, SAM and CloudFormation output is a patch to the template (the policies replaced).
+    if let (Some(_), Some(f), false) = (&global.template, args.who.function.as_deref(), empty) {
+        if matches!(args.format, FormatArg::Sam | FormatArg::Cloudformation) {
+            let docs: Vec<serde_json::Value> = g.documents.iter().map(|d| d.to_json()).collect();
+            text = super::source::template_patch(global, f, args.format == FormatArg::Sam, &docs, style)?;
+        }
+    }
     std::io::stdout().lock().write_all(text.as_bytes()).map_err(CliError::write)?;
 
     if let Some(path) = &args.report {

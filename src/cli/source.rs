@@ -186,3 +186,36 @@ fn load_drift(
     notes.extend(expansion.all_notes(&path));
     Ok(Loaded { local_account, function_account, notes })
 }
+
+/// `generate --template T --function F --format sam|cloudformation`: the template with F's policies
+/// replaced by `documents`, as a unified diff (every other byte unchanged).
+pub fn template_patch(
+    global: &GlobalArgs,
+    function: &str,
+    sam: bool,
+    documents: &[serde_json::Value],
+    style: &super::Style,
+) -> Result<String, CliError> {
+    let Some(Ok(template)) = template_source(global) else {
+        return Err(CliError::usage("--template needs a file"));
+    };
+    let expansion = template.expand().map_err(source_error)?;
+    let path = template.path().display().to_string();
+    let logical_id =
+        expansion.function(function).map(|f| f.logical_id.clone()).unwrap_or_else(|| function.to_string());
+    let text = std::fs::read_to_string(template.path())
+        .map_err(|e| CliError::usage(format!("cannot read {path}: {e}")))?;
+    let target = if sam {
+        iamfit_template::patch::Target::Sam
+    } else {
+        iamfit_template::patch::Target::CloudFormation
+    };
+    let patch = iamfit_template::patch::write_policies(&text, &path, &logical_id, target, documents)
+        .map_err(|e| source_error(iamfit_template::source::source_error(e)))?;
+    if !global.quiet {
+        style.note(&format!(
+            "a patch to {path}: apply it with `git apply` or `patch -p1` (every other byte of the template is unchanged)"
+        ));
+    }
+    Ok(patch.diff)
+}

@@ -32,11 +32,26 @@ fn main() {
     let dir = std::env::temp_dir().join("iamfit-snapshot-bench");
     let settings = iamfit_template::Settings::default();
     let mut times = Vec::new();
+    if std::env::var_os("BENCH_VERBOSE").is_some() {
+        let t = Instant::now();
+        let _ = iamfit_catalog::Catalog::get();
+        eprintln!("catalog load {:?}", t.elapsed());
+        let t = Instant::now();
+        let _ = iamfit_template::managed::ManagedPolicies::get();
+        eprintln!("managed policies load {:?}", t.elapsed());
+        let t = Instant::now();
+        let _ = iamfit_template::sam::PolicyTemplates::get();
+        eprintln!("policy templates load {:?}", t.elapsed());
+    }
     for _ in 0..10 {
         let start = Instant::now();
         let e = iamfit_template::expand(&text, "bench.yaml", &settings).unwrap();
+        let expanded = start.elapsed();
         iamfit_core::account::snapshot::write(&dir, &e.account).unwrap();
         times.push(start.elapsed());
+        if std::env::var_os("BENCH_VERBOSE").is_some() {
+            eprintln!("expand {:?}, total {:?}", expanded, start.elapsed());
+        }
         assert_eq!(e.account.functions.len(), n);
     }
     times.sort();

@@ -19,6 +19,7 @@ pub mod error;
 pub mod intrinsic;
 pub mod managed;
 pub mod node;
+pub mod patch;
 pub mod sam;
 pub mod source;
 pub mod terraform;
