@@ -105,3 +105,32 @@ fn drift_compares_the_template_role_with_the_deployed_role() {
     assert_eq!(put["prod"], "allow", "{put}");
     assert!(err.contains("drift"), "{err}");
 }
+
+#[test]
+fn before_deploy_diff_takes_the_function_from_the_template_and_the_profile_from_the_snapshot() {
+    let (code, stdout, err) = iamfit(&[
+        "diff",
+        "--template",
+        APP,
+        "--function",
+        "Orders",
+        "--profile",
+        "dev",
+        "--snapshot",
+        "policy-fixtures/demo",
+        "-o",
+        "json",
+    ]);
+    assert!(code == 0 || code == 3, "{err}");
+    let v: Value = serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("{}\n{}", stdout, err));
+    assert_eq!(v["function"]["role_arn"], "arn:aws:iam::123456789012:role/OrdersRole");
+    assert_eq!(v["function"]["arn"], "arn:aws:lambda:us-east-1:123456789012:function:orders-dev");
+    // DynamoDBReadPolicy (AWS SAM policy templates) grants reads, not dynamodb:PutItem.
+    let put = v["mismatches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["action"] == "dynamodb:PutItem")
+        .unwrap_or_else(|| panic!("{}", stdout));
+    assert_eq!(put["prod"], "implicit-deny", "{put}");
+}
