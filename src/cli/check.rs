@@ -21,8 +21,8 @@ use super::{CliError, CliResult, GlobalArgs, OutputFormat, Style, EXIT_FINDINGS,
     after_help = "Exit status: 0 when nothing reaches --fail-on, 1 when a finding does, 2 when a file cannot be read.\nFinding codes are listed in the README (\"Finding codes\")."
 )]
 pub struct CheckArgs {
-    /// Policy documents to check (`-` reads standard input).
-    #[arg(required = true, value_name = "FILE")]
+    /// Policy documents or templates to check (`-` reads standard input); with --template, that template.
+    #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// What the documents are (decides size limits and whether Principal is allowed).
     #[arg(long, value_enum, default_value_t = KindArg::Auto)]
@@ -57,7 +57,18 @@ struct Checked {
 pub fn run(args: &CheckArgs, global: &GlobalArgs, style: &Style) -> CliResult {
     let catalog = Catalog::get();
     let mut checked = Vec::new();
-    for path in &args.files {
+    let mut files = args.files.clone();
+    if let Some(t) = &global.template {
+        if !files.contains(t) {
+            files.push(t.clone());
+        }
+    }
+    if files.is_empty() {
+        return Err(CliError::usage(
+            "check needs FILE... (policy documents or templates) or --template FILE",
+        ));
+    }
+    for path in &files {
         let name = path.display().to_string();
         let text = if name == "-" {
             let mut s = String::new();

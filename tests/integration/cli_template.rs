@@ -134,3 +134,37 @@ fn before_deploy_diff_takes_the_function_from_the_template_and_the_profile_from_
         .unwrap_or_else(|| panic!("{}", stdout));
     assert_eq!(put["prod"], "implicit-deny", "{put}");
 }
+
+#[test]
+fn check_with_template_needs_no_file_argument() {
+    let (code, stdout, err) = iamfit(&["check", "--template", APP, "-o", "json"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(stdout.contains("unknown-action"), "{stdout}");
+    let (code, _, err) = iamfit(&["check"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--template FILE"), "{err}");
+}
+
+#[test]
+fn template_errors_name_the_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "Transform: AWS::Serverless-2016-10-31\nResources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Policies:\n        - NoSuchPolicyTemplate: {}\n").unwrap();
+    let (code, _, err) = iamfit(&["audit", "--template", bad.to_str().unwrap(), "--function", "F"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("bad.yaml:7:11: function F: unknown SAM policy template NoSuchPolicyTemplate"),
+        "{err}"
+    );
+    let (code, _, err) = iamfit(&[
+        "snapshot",
+        "--template",
+        APP,
+        "--out",
+        dir.path().to_str().unwrap(),
+        "--parameter",
+        "Stage",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("expected KEY=VALUE"), "{err}");
+}

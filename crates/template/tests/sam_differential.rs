@@ -166,3 +166,27 @@ fn a_false_condition_drops_the_function_and_its_role() {
     assert!(!s.contains_key("role WriterRole"));
     assert!(!s.contains_key("function Writer"));
 }
+
+#[test]
+fn single_item_forms_trust_policies_and_more_destinations() {
+    for prod in ["true", "false"] {
+        let s = check("more.yaml", &[("Prod", prod)]);
+        let single = &s["role SingleRole"];
+        assert!(single["inline"].get("SingleRolePolicy0").is_some(), "{single}");
+        assert!(single["trust"].to_string().contains("edgelambda.amazonaws.com"), "{single}");
+        assert_eq!(
+            s["function single-fn"]["env"],
+            serde_json::json!([["A", "1"], ["B", "2"]]),
+            "Globals variables merge"
+        );
+        let template = &s["role TemplateRole"]["inline"];
+        for name in [
+            "TemplateRolePolicy0",
+            "DeadLetterQueuePolicy",
+            "TemplateEventInvokeConfigOnSuccessEventBridgePolicy",
+            "TemplateEventInvokeConfigOnFailureLambdaPolicy",
+        ] {
+            assert!(template.get(name).is_some(), "{name}: {template}");
+        }
+    }
+}
