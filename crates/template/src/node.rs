@@ -202,6 +202,19 @@ struct Builder {
     anchors: HashMap<usize, Node>,
     root: Option<Node>,
     error: Option<(Pos, String)>,
+    /// Nodes copied by aliases so far (bounded: a "billion laughs" document must not exhaust memory).
+    alias_nodes: usize,
+}
+
+/// The most nodes aliases may copy in one document.
+const MAX_ALIAS_NODES: usize = 1_000_000;
+
+fn node_count(node: &Node) -> usize {
+    1 + match &node.value {
+        Value::Seq(items) => items.iter().map(node_count).sum(),
+        Value::Map(entries) => entries.iter().map(|(_, v)| node_count(v)).sum(),
+        _ => 0,
+    }
 }
 
 impl Builder {
@@ -320,6 +333,14 @@ impl<'input> SpannedEventReceiver<'input> for Builder {
                 }
             }
             Event::Alias(id) => {
+                let size = self.anchors.get(&id).map_or(1, node_count);
+                self.alias_nodes += size;
+                if self.alias_nodes > MAX_ALIAS_NODES {
+                    if self.error.is_none() {
+                        self.error = Some((pos, "aliases expand to more than 1,000,000 nodes".into()));
+                    }
+                    return;
+                }
                 let node = self.anchors.get(&id).cloned().unwrap_or(Node { value: Value::Null, pos });
                 self.finish(Node { pos, ..node }, 0);
             }
@@ -330,7 +351,8 @@ impl<'input> SpannedEventReceiver<'input> for Builder {
 
 /// Parses a YAML or JSON template into nodes.
 pub fn parse(text: &str, path: &str) -> Result<Node, TemplateError> {
-    let mut builder = Builder { stack: Vec::new(), anchors: HashMap::new(), root: None, error: None };
+    let mut builder =
+        Builder { stack: Vec::new(), anchors: HashMap::new(), root: None, error: None, alias_nodes: 0 };
     let mut parser = Parser::new_from_str(text);
     parser.load(&mut builder, false).map_err(|e| TemplateError::Syntax {
         path: path.to_string(),
@@ -360,6 +382,21 @@ mod tests {
         assert_eq!((b.pos.line, b.pos.column), (2, 6));
         assert_eq!(a.get("C").unwrap().to_json(), serde_json::json!({"Fn::Sub": "${X}-y"}));
         assert_eq!(a.get("D").unwrap().to_json(), serde_json::json!([1, true, null, "2"]));
+    }
+
+    #[test]
+    fn aliases_are_expanded_and_bounded() {
+        let root = parse("a: &x {k: v}\nb: *x\n", "t.yaml").unwrap();
+        assert_eq!(root.get("b").unwrap().to_json(), serde_json::json!({"k": "v"}));
+        let mut bomb = String::from("l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..8 {
+            bomb.push_str(&format!(
+                "l{i}: &l{i} [*l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}]\n",
+                p = i - 1
+            ));
+        }
+        let err = parse(&bomb, "bomb.yaml").unwrap_err().to_string();
+        assert!(err.contains("more than 1,000,000 nodes"), "{err}");
     }
 
     #[test]
