@@ -21,8 +21,8 @@ use super::{CliError, CliResult, GlobalArgs, OutputFormat, Style, EXIT_FINDINGS,
     after_help = "Exit status: 0 when nothing reaches --fail-on, 1 when a finding does, 2 when a file cannot be read.\nFinding codes are listed in the README (\"Finding codes\")."
 )]
 pub struct CheckArgs {
-    /// Policy documents to check (`-` reads standard input).
-    #[arg(required = true, value_name = "FILE")]
+    /// Policy documents or templates to check (`-` reads standard input); with --template, that template.
+    #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// What the documents are (decides size limits and whether Principal is allowed).
     #[arg(long, value_enum, default_value_t = KindArg::Auto)]
@@ -50,13 +50,26 @@ struct Checked {
     doc: Option<Document>,
     findings: Vec<Finding>,
     io_error: Option<String>,
+    /// For a document of a template: each finding's line and column in the template file.
+    positions: Vec<(usize, usize)>,
 }
 
 pub fn run(args: &CheckArgs, global: &GlobalArgs, style: &Style) -> CliResult {
     super::report::check_format("check", super::report::FINDING_FORMATS, global.output)?;
     let catalog = Catalog::get();
     let mut checked = Vec::new();
-    for path in &args.files {
+    let mut files = args.files.clone();
+    if let Some(t) = &global.template {
+        if !files.contains(t) {
+            files.push(t.clone());
+        }
+    }
+    if files.is_empty() {
+        return Err(CliError::usage(
+            "check needs FILE... (policy documents or templates) or --template FILE",
+        ));
+    }
+    for path in &files {
         let name = path.display().to_string();
         let text = if name == "-" {
             let mut s = String::new();
@@ -65,24 +78,43 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, style: &Style) -> CliResult {
             std::fs::read_to_string(path)
         };
         match text {
+            Ok(text)
+                if global.template.as_deref() == Some(path.as_path())
+                    || iamfit_template::looks_like_template(&text) =>
+            {
+                checked.extend(check_template(&text, &name, args, global)?);
+            }
             Ok(text) => {
                 let doc = Document::parse(&text);
                 let findings = validate(&doc, args.kind.into(), catalog);
-                checked.push(Checked { path: name, doc: Some(doc), findings, io_error: None });
+                checked.push(Checked {
+                    path: name,
+                    doc: Some(doc),
+                    findings,
+                    io_error: None,
+                    positions: Vec::new(),
+                });
             }
             Err(e) => checked.push(Checked {
                 path: name,
                 doc: None,
                 findings: Vec::new(),
                 io_error: Some(e.to_string()),
+                positions: Vec::new(),
             }),
         }
     }
 
     // The report is written to memory, then to stdout in one go (a closed pipe ends quietly).
     let mut out: Vec<u8> = Vec::new();
-    let position = |c: &Checked, f: &Finding| c.doc.as_ref().map_or((0, 0), |d| d.position(f.span));
+    let position = |c: &Checked, f: &Finding| match c.findings.iter().position(|x| std::ptr::eq(x, f)) {
+        Some(i) if !c.positions.is_empty() => c.positions.get(i).copied().unwrap_or((0, 0)),
+        _ => c.doc.as_ref().map_or((0, 0), |d| d.position(f.span)),
+    };
     let end_position = |c: &Checked, f: &Finding| {
+        if !c.positions.is_empty() {
+            return position(c, f);
+        }
         let end = iamfit_policy::json::Span { start: f.span.end, end: f.span.end };
         c.doc.as_ref().map_or((0, 0), |d| d.position(end))
     };
@@ -201,4 +233,45 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, style: &Style) -> CliResult {
         FailOn::Never => 0,
     };
     Ok(if failing > 0 { ExitCode::from(EXIT_FINDINGS) } else { ExitCode::SUCCESS })
+}
+
+/// Every policy document of a template (SAM, CloudFormation, `terraform show -json`), checked, with
+/// each finding placed in the template file.
+fn check_template(
+    text: &str,
+    path: &str,
+    args: &CheckArgs,
+    global: &GlobalArgs,
+) -> Result<Vec<Checked>, CliError> {
+    let settings = super::source::template_settings(global)?;
+    let expansion = iamfit_template::expand(text, path, &settings).map_err(|e| {
+        let mut err = CliError::usage(e.to_string());
+        if let Some(h) = e.help() {
+            err = err.with_hint(h);
+        }
+        err
+    })?;
+    let catalog = Catalog::get();
+    let mut out = Vec::new();
+    for located in &expansion.documents {
+        let kind = match (args.kind, located.kind) {
+            (KindArg::Auto, iamfit_template::DocumentKind::Trust) => KindArg::Trust,
+            (KindArg::Auto, iamfit_template::DocumentKind::Identity) => KindArg::Identity,
+            (k, _) => k,
+        };
+        let doc = Document::parse(&serde_json::to_string_pretty(&located.json).unwrap_or_default());
+        let mut findings = validate(&doc, kind.into(), catalog);
+        let positions = findings
+            .iter()
+            .map(|f| {
+                let pos = located.position(&f.pointer);
+                (pos.line, pos.column)
+            })
+            .collect();
+        for f in &mut findings {
+            f.message = format!("{}: {}", located.owner, f.message);
+        }
+        out.push(Checked { path: path.to_string(), doc: None, findings, io_error: None, positions });
+    }
+    Ok(out)
 }

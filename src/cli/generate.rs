@@ -62,7 +62,15 @@ pub fn run(args: &GenerateArgs, global: &GlobalArgs, style: &Style) -> CliResult
         ));
     }
     if !g.documents.is_empty() {
-        emit(&render(&g, args.format.into(), &policy_name(args)))?;
+        let mut text = render(&g, args.format.into(), &policy_name(args));
+        // With --template, SAM and CloudFormation output is a patch to the template (the policies replaced).
+        if let (Some(_), Some(f)) = (&global.template, args.who.function.as_deref()) {
+            if matches!(args.format, FormatArg::Sam | FormatArg::Cloudformation) {
+                let docs: Vec<serde_json::Value> = g.documents.iter().map(|d| d.to_json()).collect();
+                text = super::source::template_patch(global, f, args.format == FormatArg::Sam, &docs, style)?;
+            }
+        }
+        emit(&text)?;
     }
     if let Some(path) = &args.report {
         let text = serde_json::to_string_pretty(&report(&g, &target.label)).unwrap_or_default() + "\n";

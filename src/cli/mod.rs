@@ -62,6 +62,18 @@ pub struct GlobalArgs {
     /// Work offline: read account state (and CloudTrail) from a snapshot folder.
     #[arg(long, global = true, value_name = "DIR")]
     pub snapshot: Option<std::path::PathBuf>,
+    /// The function side from a SAM / CloudFormation template or a `terraform show -json` document.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub template: Option<std::path::PathBuf>,
+    /// A template parameter's value (repeatable); the template's defaults fill the rest.
+    #[arg(long = "parameter", global = true, value_name = "KEY=VALUE")]
+    pub parameters: Vec<String>,
+    /// The account id a template is expanded for (AWS::AccountId; default 123456789012).
+    #[arg(long, global = true, value_name = "ID")]
+    pub account: Option<String>,
+    /// The stack name a template is expanded for (AWS::StackName; default `stack`).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub stack: Option<String>,
     /// Report format on stdout.
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
@@ -145,6 +157,10 @@ pub enum Command {
 pub fn run(cli: Cli) -> ExitCode {
     let style = Style::detect(cli.global.no_color);
     render::set_width(cli.global.verbose);
+    if let Some(bad) = cli.global.parameters.iter().find(|p| !p.contains('=')) {
+        style.error(&format!("--parameter {bad:?}: expected KEY=VALUE"));
+        return ExitCode::from(EXIT_USAGE);
+    }
     let result = match &cli.command {
         Command::Diff(args) => diff::run(args, &cli.global, &style),
         Command::Graph(args) => graph::run(args, &cli.global, &style),

@@ -15,6 +15,7 @@ mod cli_check;
 mod cli_diff;
 mod cli_generate;
 mod cli_simulate;
+mod cli_template;
 mod cli_usage;
 mod emulator_smoke;
 mod exec_emulator;

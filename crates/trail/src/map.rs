@@ -391,20 +391,22 @@ fn select_actions<'c>(op: &Operation, prefix: &str, catalog: &'c Catalog) -> Vec
     let auth: Vec<AuthorizedAction> = op.authorized_actions().collect();
     let no_context = |a: &AuthorizedAction| a.context().next().is_none();
     let own = |a: &AuthorizedAction| a.service().eq_ignore_ascii_case(prefix);
-    let chosen: Vec<&AuthorizedAction> = match auth.iter().find(|a| own(a) && a.name().eq_ignore_ascii_case(op.name)) {
-        Some(a) => vec![a],
-        None => {
-            let own_plain: Vec<&AuthorizedAction> = auth.iter().filter(|a| own(a) && no_context(a)).collect();
-            let plain: Vec<&AuthorizedAction> = auth.iter().filter(|a| no_context(a)).collect();
-            if !own_plain.is_empty() {
-                own_plain
-            } else if !plain.is_empty() {
-                plain
-            } else {
-                auth.iter().collect()
+    let chosen: Vec<&AuthorizedAction> =
+        match auth.iter().find(|a| own(a) && a.name().eq_ignore_ascii_case(op.name)) {
+            Some(a) => vec![a],
+            None => {
+                let own_plain: Vec<&AuthorizedAction> =
+                    auth.iter().filter(|a| own(a) && no_context(a)).collect();
+                let plain: Vec<&AuthorizedAction> = auth.iter().filter(|a| no_context(a)).collect();
+                if !own_plain.is_empty() {
+                    own_plain
+                } else if !plain.is_empty() {
+                    plain
+                } else {
+                    auth.iter().collect()
+                }
             }
-        }
-    };
+        };
     chosen.into_iter().filter_map(|a| catalog.action(a.action)).collect()
 }
 

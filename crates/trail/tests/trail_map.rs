@@ -409,7 +409,8 @@ fn coverage_classes() {
 #[test]
 fn sweep_every_operation() {
     let cat = Catalog::get();
-    let (mut total, mut mapped, mut free, mut reviewed, mut conditional, mut with_resources) = (0, 0, 0, 0, 0, 0);
+    let (mut total, mut mapped, mut free, mut reviewed, mut conditional, mut with_resources) =
+        (0, 0, 0, 0, 0, 0);
     let mut unmapped = Vec::new();
     for op in cat.operations() {
         total += 1;
@@ -435,7 +436,9 @@ fn sweep_every_operation() {
                 assert!(is_permissionless(op.service, op.name));
                 free += 1;
             }
-            Mapping::Unmapped { reason } if no_action_reason(op.service, op.name) == Some(reason) => reviewed += 1,
+            Mapping::Unmapped { reason } if no_action_reason(op.service, op.name) == Some(reason) => {
+                reviewed += 1
+            }
             Mapping::Unmapped { reason } if reason.contains("none of the request parameters") => {
                 conditional += 1;
             }

@@ -1,0 +1,101 @@
+//! [`TemplateSource`]: a template behind the core's [`AccountSource`] port (`--template FILE`).
+
+use std::path::{Path, PathBuf};
+
+use iamfit_core::source::{AccountNeeds, AccountSource, LoadedAccount, SourceError};
+
+use crate::{expand_file, Expansion, Settings, TemplateError};
+
+/// A SAM / CloudFormation template or a `terraform show -json` document as an account source.
+#[derive(Debug, Clone)]
+pub struct TemplateSource {
+    path: PathBuf,
+    settings: Settings,
+}
+
+impl TemplateSource {
+    /// A source reading the template at `path`, expanded for `settings`.
+    pub fn new(path: impl Into<PathBuf>, settings: Settings) -> Self {
+        TemplateSource { path: path.into(), settings }
+    }
+
+    /// The template file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Expands the template.
+    pub fn expand(&self) -> Result<Expansion, SourceError> {
+        expand_file(&self.path, &self.settings).map_err(source_error)
+    }
+}
+
+/// A template error as the port's input error (exit status 2), with its hint.
+pub fn source_error(e: TemplateError) -> SourceError {
+    let help = e.help();
+    SourceError::Input { message: e.to_string(), help }
+}
+
+impl AccountSource for TemplateSource {
+    fn load(&self, needs: &AccountNeeds) -> Result<LoadedAccount, SourceError> {
+        let expansion = self.expand()?;
+        let path = self.path.display().to_string();
+        let mut notes = vec![format!("account state expanded from the template {path}")];
+        notes.extend(expansion.all_notes(&path));
+        let mut account = expansion.account;
+        for wanted in &needs.functions {
+            if let Some(f) = expansion.functions.iter().find(|f| f.logical_id == *wanted && f.name != *wanted)
+            {
+                if let Some(model) = account.functions.iter().find(|m| m.name == f.name).cloned() {
+                    notes.push(format!("function {wanted} is the template's logical id of {}", f.name));
+                    account.functions.push(iamfit_core::account::Function { name: wanted.clone(), ..model });
+                }
+            }
+        }
+        Ok(LoadedAccount { account, notes })
+    }
+}
+
+/// A template over another source (a snapshot or the live account): the template gives the functions,
+/// roles and policies it defines; the other source everything else (the `--profile` identity, users,
+/// functions the template does not define). The other source is not read when the template covers
+/// every need.
+pub struct TemplateOverlay {
+    template: TemplateSource,
+    base: Box<dyn AccountSource>,
+}
+
+impl TemplateOverlay {
+    /// The template `template` over `base`.
+    pub fn new(template: TemplateSource, base: Box<dyn AccountSource>) -> Self {
+        TemplateOverlay { template, base }
+    }
+}
+
+impl AccountSource for TemplateOverlay {
+    fn load(&self, needs: &AccountNeeds) -> Result<LoadedAccount, SourceError> {
+        let from_template = self.template.load(needs)?;
+        let t = &from_template.account;
+        let rest = AccountNeeds {
+            identity: needs.identity.clone(),
+            functions: needs.functions.iter().filter(|f| t.function(f).is_err()).cloned().collect(),
+            roles: needs.roles.iter().filter(|r| t.role(r).is_none()).cloned().collect(),
+            users: needs.users.clone(),
+        };
+        if rest == AccountNeeds::default() {
+            return Ok(from_template);
+        }
+        let base = self.base.load(&rest)?;
+        let mut account = base.account;
+        let template = from_template.account;
+        account.roles.retain(|r| !template.roles.iter().any(|x| x.name == r.name));
+        account.roles.extend(template.roles);
+        account.policies.retain(|p| !template.policies.iter().any(|x| x.arn == p.arn));
+        account.policies.extend(template.policies);
+        account.functions.retain(|f| !template.functions.iter().any(|x| x.name == f.name));
+        account.functions.extend(template.functions);
+        let mut notes = base.notes;
+        notes.extend(from_template.notes);
+        Ok(LoadedAccount { account, notes })
+    }
+}

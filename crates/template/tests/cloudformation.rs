@@ -1,0 +1,180 @@
+//! CloudFormation and Terraform fixtures with hand-written expectations, and template errors with
+//! positions. Expected ARNs follow the formats of the Service Authorization Reference and the return
+//! values of the CloudFormation resource type reference (AWS::IAM::Role `Arn`, AWS::SQS::Queue `Arn`,
+//! AWS::DynamoDB::Table `Arn`; `Ref` of AWS::IAM::Role is the role name).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+
+use iamfit_template::{expand, Settings};
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)).unwrap()
+}
+
+fn settings(params: &[(&str, &str)]) -> Settings {
+    Settings {
+        account: "111122223333".into(),
+        region: "eu-west-1".into(),
+        stack: "orders".into(),
+        parameters: params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+    }
+}
+
+#[test]
+fn cloudformation_roles_policies_and_functions() {
+    let e = expand(&fixture("stack.yaml"), "stack.yaml", &settings(&[("Stage", "dev")])).unwrap();
+    let a = &e.account;
+    let role = a.role("orders-dev-role").unwrap();
+    assert_eq!(role.arn, "arn:aws:iam::111122223333:role/service/orders-dev-role");
+    assert_eq!(role.boundary.as_deref(), Some("arn:aws:iam::111122223333:policy/boundary"));
+    assert_eq!(
+        role.attached,
+        vec![
+            "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+            "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
+            "arn:aws:iam::111122223333:policy/Shared",
+        ]
+    );
+    let names: Vec<&str> = role.inline.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["table", "extra"], "More has Condition IsProd, false for dev");
+    assert_eq!(
+        role.inline[0].document.json["Statement"][0]["Resource"],
+        serde_json::json!([
+            "arn:aws:dynamodb:eu-west-1:111122223333:table/orders-dev",
+            "arn:aws:dynamodb:eu-west-1:111122223333:table/orders-dev/index/*"
+        ])
+    );
+    assert_eq!(role.inline[1].document.json["Statement"]["Resource"], "arn:aws:s3:::Bucket/*");
+    let shared = a.managed_policy("arn:aws:iam::111122223333:policy/Shared").unwrap();
+    assert_eq!(
+        shared.document.json["Statement"][0]["Resource"],
+        "arn:aws:sqs:eu-west-1:111122223333:orders-in"
+    );
+    assert_eq!(
+        shared.document.json["Statement"][1]["Resource"],
+        "unresolved:Fn::ImportValue(shared-parameter-arn)"
+    );
+    assert!(
+        e.issues
+            .iter()
+            .any(|i| i.message.contains("Fn::ImportValue(shared-parameter-arn)") && i.pos.line == 44),
+        "{:?}",
+        e.issues
+    );
+    assert!(a.managed_policy("arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole").is_some());
+
+    let f = a.function("orders-dev").unwrap();
+    assert_eq!(f.arn, "arn:aws:lambda:eu-west-1:111122223333:function:orders-dev");
+    assert_eq!(f.role, role.arn);
+    assert_eq!(
+        f.environment,
+        vec![("TABLE".to_string(), "orders-dev".to_string()), ("RETENTION".to_string(), "7".to_string())]
+    );
+    assert_eq!(e.event_source_mappings.len(), 1);
+    assert_eq!(e.event_source_mappings[0].function, "orders-dev");
+    assert_eq!(
+        e.event_source_mappings[0].mapping["EventSourceArn"],
+        "arn:aws:sqs:eu-west-1:111122223333:orders-in"
+    );
+    assert!(e.logical_names.is_empty(), "the role and the function have names: {:?}", e.logical_names);
+}
+
+#[test]
+fn conditions_follow_the_parameters() {
+    let e = expand(&fixture("stack.yaml"), "stack.yaml", &settings(&[("Stage", "prod")])).unwrap();
+    let role = e.account.role("orders-prod-role").unwrap();
+    assert_eq!(role.attached.len(), 2, "no X-Ray in prod: {:?}", role.attached);
+    assert!(role.inline.iter().any(|p| p.name == "more"));
+}
+
+#[test]
+fn a_missing_parameter_names_its_reference() {
+    let err = expand(&fixture("stack.yaml"), "stack.yaml", &settings(&[])).unwrap_err();
+    let text = err.to_string();
+    // The first reference to Stage the expansion meets: `!Ref Stage` in the condition IsProd.
+    assert!(text.starts_with("stack.yaml:7:20:"), "{text}");
+    assert!(text.contains("parameter Stage has no value"), "{text}");
+    assert_eq!(err.help().as_deref(), Some("pass --parameter Stage=VALUE"));
+}
+
+#[test]
+fn bad_yaml_has_a_position() {
+    let err = expand("Resources:\n  A: {Type: X\n  B: 1\n", "bad.yaml", &Settings::default()).unwrap_err();
+    let text = err.to_string();
+    assert!(text.starts_with("bad.yaml:") && text.contains("invalid YAML/JSON"), "{text}");
+}
+
+#[test]
+fn an_unknown_policy_template_is_an_error_with_a_suggestion() {
+    let text = "Transform: AWS::Serverless-2016-10-31\nResources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Policies:\n        - DynamoDBCrudPolicyy: {TableName: t}\n";
+    let err = expand(text, "sam.yaml", &Settings::default()).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("sam.yaml:7:11: function F: unknown SAM policy template DynamoDBCrudPolicyy"),
+        "{err}"
+    );
+    assert!(err.help().unwrap().contains("did you mean DynamoDBCrudPolicy?"), "{:?}", err.help());
+}
+
+#[test]
+fn a_policy_template_without_its_parameters_is_an_error() {
+    let text = "Transform: AWS::Serverless-2016-10-31\nResources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Policies:\n        - SQSPollerPolicy: {}\n";
+    let err = expand(text, "sam.yaml", &Settings::default()).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("sam.yaml:7:11: function F: policy template SQSPollerPolicy needs QueueName"),
+        "{err}"
+    );
+}
+
+#[test]
+fn json_templates_read_like_yaml() {
+    let text = r#"{"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {
+        "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+        "Policies": [{"PolicyName": "p", "PolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": {"Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:q"}}]}}]}}}}"#;
+    let e = expand(text, "t.json", &settings(&[])).unwrap();
+    let role = e.account.role("R").unwrap();
+    assert_eq!(role.arn, "arn:aws:iam::111122223333:role/R");
+    assert_eq!(
+        role.inline[0].document.json["Statement"][0]["Resource"],
+        "arn:aws:sqs:eu-west-1:111122223333:q"
+    );
+    assert_eq!(e.logical_names, vec!["R".to_string()], "the logical id stands for the role name");
+}
+
+// `terraform show -json` plan representation (Terraform docs, "JSON Output Format"): planned_values,
+// resource_changes[].change.after_unknown, configuration expressions' references.
+#[test]
+fn terraform_plan() {
+    let e = expand(&fixture("plan.json"), "plan.json", &settings(&[])).unwrap();
+    let a = &e.account;
+    let role = a.role("orders-fn-role").unwrap();
+    assert_eq!(role.arn, "arn:aws:iam::111122223333:role/orders-fn-role");
+    assert_eq!(role.tags, vec![("team".to_string(), "orders".to_string())]);
+    let names: Vec<&str> = role.inline.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["queue", "logs"], "the secret policy is unknown until apply");
+    assert_eq!(
+        role.attached,
+        vec![
+            "arn:aws:iam::111122223333:policy/orders-table",
+            "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"
+        ]
+    );
+    assert!(a.managed_policy("arn:aws:iam::111122223333:policy/orders-table").is_some());
+    let f = a.function("orders").unwrap();
+    assert_eq!(f.role, role.arn, "followed through configuration references");
+    assert_eq!(f.environment, vec![("TABLE".to_string(), "orders".to_string())]);
+    assert!(
+        e.issues
+            .iter()
+            .any(|i| i.message.contains("aws_iam_role_policy.secret") && i.message.contains("after apply")),
+        "{:?}",
+        e.issues
+    );
+    assert_eq!(
+        e.event_source_mappings[0].mapping["EventSourceArn"],
+        "arn:aws:sqs:eu-west-1:111122223333:orders-in"
+    );
+}

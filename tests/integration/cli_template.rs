@@ -1,0 +1,170 @@
+//! `--template`: a SAM template as the function side (snapshot, audit, check with template positions
+//! and SARIF, drift against a deployed snapshot). Expectations by hand: the role names follow SAM's
+//! (`<FunctionLogicalId>Role`, AWS SAM Developer Guide, "AWS::Serverless::Function"), the actions of
+//! DynamoDBReadPolicy and DynamoDBCrudPolicy are those of the AWS SAM policy template list.
+
+use serde_json::Value;
+
+use crate::support::iamfit;
+
+const APP: &str = "tests/fixtures/template/app.yaml";
+
+#[test]
+fn snapshot_from_a_template_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let (code, _, err) = iamfit(&[
+        "snapshot",
+        "--template",
+        APP,
+        "--out",
+        out,
+        "--account",
+        "111122223333",
+        "--region",
+        "eu-west-1",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let account: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("account.json")).unwrap()).unwrap();
+    let role = &account["RoleDetailList"][0];
+    assert_eq!(role["RoleName"], "OrdersRole");
+    assert_eq!(role["Arn"], "arn:aws:iam::111122223333:role/OrdersRole");
+    let names: Vec<&str> = role["RolePolicyList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["PolicyName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["OrdersRolePolicy0", "OrdersRolePolicy1"]);
+    let function: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("functions/orders-dev.json")).unwrap())
+            .unwrap();
+    assert_eq!(function["Role"], "arn:aws:iam::111122223333:role/OrdersRole");
+    assert!(err.contains("logical ids stand for"), "{err}");
+
+    let (code, stdout, err) = iamfit(&["audit", "--snapshot", out, "--function", "orders-dev", "-o", "json"]);
+    assert!(code == 0 || code == 3, "{err}");
+    assert!(stdout.contains("OrdersRole"), "{stdout}");
+}
+
+#[test]
+fn check_places_findings_in_the_template() {
+    let (code, stdout, err) = iamfit(&["check", APP, "-o", "json"]);
+    assert_eq!(code, 1, "an unknown action is an error: {err}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    let finding = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| f["findings"].as_array().unwrap().iter())
+        .find(|f| f["code"] == "unknown-action")
+        .unwrap_or_else(|| panic!("{}", stdout));
+    // `Action: [sqs:SendMesage]` is on line 17; the list's item starts at column 24.
+    assert_eq!((finding["line"].as_u64(), finding["column"].as_u64()), (Some(17), Some(24)), "{finding}");
+    assert!(finding["message"].as_str().unwrap().contains("OrdersRolePolicy1"), "{finding}");
+
+    let (_, sarif, _) = iamfit(&["check", APP, "-o", "sarif"]);
+    let s: Value = serde_json::from_str(&sarif).unwrap();
+    let location = &s["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "unknown-action")
+        .unwrap()["locations"][0]["physicalLocation"];
+    assert_eq!(location["artifactLocation"]["uri"], APP);
+    assert_eq!(location["region"]["startLine"], 17);
+}
+
+#[test]
+fn audit_reads_the_function_from_the_template_offline() {
+    let (code, stdout, err) = iamfit(&["audit", "--template", APP, "--function", "Orders", "-o", "json"]);
+    assert!(code == 0 || code == 3, "{err}");
+    assert!(stdout.contains("OrdersRole"), "{stdout}");
+}
+
+#[test]
+fn drift_compares_the_template_role_with_the_deployed_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let (code, _, err) =
+        iamfit(&["snapshot", "--template", "tests/fixtures/template/app-deployed.yaml", "--out", out]);
+    assert_eq!(code, 0, "{err}");
+    let (code, stdout, err) =
+        iamfit(&["diff", "--template", APP, "--function", "Orders", "--snapshot", out, "-o", "json"]);
+    assert!(code == 0 || code == 3, "{err}");
+    let v: Value = serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("{}\n{}", stdout, err));
+    // The deployed role has DynamoDBCrudPolicy (PutItem and more) that the template's role lacks.
+    let put = v["mismatches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["action"] == "dynamodb:PutItem")
+        .unwrap_or_else(|| panic!("{}", stdout));
+    assert_eq!(put["local"], "implicit-deny", "{put}");
+    assert_eq!(put["prod"], "allow", "{put}");
+    assert!(err.contains("drift"), "{err}");
+}
+
+#[test]
+fn before_deploy_diff_takes_the_function_from_the_template_and_the_profile_from_the_snapshot() {
+    let (code, stdout, err) = iamfit(&[
+        "diff",
+        "--template",
+        APP,
+        "--function",
+        "Orders",
+        "--profile",
+        "dev",
+        "--snapshot",
+        "policy-fixtures/demo",
+        "-o",
+        "json",
+    ]);
+    assert!(code == 0 || code == 3, "{err}");
+    let v: Value = serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("{}\n{}", stdout, err));
+    assert_eq!(v["function"]["role_arn"], "arn:aws:iam::123456789012:role/OrdersRole");
+    assert_eq!(v["function"]["arn"], "arn:aws:lambda:us-east-1:123456789012:function:orders-dev");
+    // DynamoDBReadPolicy (AWS SAM policy templates) grants reads, not dynamodb:PutItem.
+    let put = v["mismatches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["action"] == "dynamodb:PutItem")
+        .unwrap_or_else(|| panic!("{}", stdout));
+    assert_eq!(put["prod"], "implicit-deny", "{put}");
+}
+
+#[test]
+fn check_with_template_needs_no_file_argument() {
+    let (code, stdout, err) = iamfit(&["check", "--template", APP, "-o", "json"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(stdout.contains("unknown-action"), "{stdout}");
+    let (code, _, err) = iamfit(&["check"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--template FILE"), "{err}");
+}
+
+#[test]
+fn template_errors_name_the_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "Transform: AWS::Serverless-2016-10-31\nResources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Policies:\n        - NoSuchPolicyTemplate: {}\n").unwrap();
+    let (code, _, err) = iamfit(&["audit", "--template", bad.to_str().unwrap(), "--function", "F"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("bad.yaml:7:11: function F: unknown SAM policy template NoSuchPolicyTemplate"),
+        "{err}"
+    );
+    let (code, _, err) = iamfit(&[
+        "snapshot",
+        "--template",
+        APP,
+        "--out",
+        dir.path().to_str().unwrap(),
+        "--parameter",
+        "Stage",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("expected KEY=VALUE"), "{err}");
+}
