@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 
 use iamfit_aws::sources::{LookupTrail, S3Trail};
-use iamfit_core::source::{replay as replay_sources, LogFiles, UsageQuery, UsageSource};
+use iamfit_core::source::{replay as replay_sources, LogFiles, Recording, UsageQuery, UsageSource};
 use iamfit_trail::read;
 use iamfit_trail::{PrincipalFilter, TimeWindow};
 
@@ -16,7 +16,8 @@ use super::{CliError, GlobalArgs, Style};
 /// `--trail`, `--since`, `--until`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct TrailArgs {
-    /// CloudTrail source (repeatable): a file or folder, s3://BUCKET[/PREFIX], or `lookup`.
+    /// CloudTrail source (repeatable): a file or folder, s3://BUCKET[/PREFIX], or `lookup`; or a
+    /// recording of `iamfit exec --record` (detected by content).
     #[arg(long = "trail", value_name = "SRC")]
     pub trails: Vec<String>,
     /// Start of the window: RFC 3339 time or a duration back from now (90d, 12h). Default: 90d.
@@ -39,7 +40,12 @@ pub fn window(args: &TrailArgs, unbounded_default: bool) -> Result<TimeWindow, C
     .map_err(|e| CliError::usage(e.to_string()))
 }
 
-/// The usage sources `--trail` names (a path, `s3://...`, or `lookup`).
+/// Whether a `--trail` is a recording of `exec --record` (by the file's content).
+pub fn is_recording(src: &str) -> bool {
+    src != "lookup" && !src.starts_with("s3://") && Recording::detect(std::path::Path::new(src))
+}
+
+/// The usage sources `--trail` names (a path, `s3://...`, `lookup`, or a recording).
 fn usage_sources(trails: &[String], global: &GlobalArgs) -> Vec<Box<dyn UsageSource>> {
     trails
         .iter()
@@ -48,6 +54,8 @@ fn usage_sources(trails: &[String], global: &GlobalArgs) -> Vec<Box<dyn UsageSou
                 Box::new(LookupTrail::new(live_options(global)))
             } else if let Some(s3) = S3Trail::parse(src, live_options(global)) {
                 Box::new(s3)
+            } else if is_recording(src) {
+                Box::new(Recording::new(src))
             } else {
                 Box::new(LogFiles::new(src))
             }

@@ -28,8 +28,9 @@ pub struct UsageArgs {
 /// `--function F` or `--principal ARN`: whose CloudTrail usage a command replays (usage, generate).
 #[derive(Debug, Clone, clap::Args)]
 pub struct PrincipalArgs {
-    /// The Lambda function (its execution role's sessions named after the function).
-    #[arg(long, value_name = "F", conflicts_with = "principal", required_unless_present = "principal")]
+    /// The Lambda function (its execution role's sessions named after the function). Without
+    /// --function and --principal, every call of the --trail recordings (`exec --record`) is read.
+    #[arg(long, value_name = "F", conflicts_with = "principal")]
     pub function: Option<String>,
     /// A role ARN (any session), an assumed-role session ARN, or an IAM user ARN.
     #[arg(long, value_name = "ARN")]
@@ -51,6 +52,25 @@ pub fn principal_filter(
     }
 }
 
+/// The replay target of `usage` and `generate`: `--function`, `--principal`, or, when every `--trail`
+/// is a recording of `exec --record`, every recorded call.
+pub fn replay_target(who: &PrincipalArgs, trail: &TrailArgs, global: &GlobalArgs) -> Result<Target, CliError> {
+    if who.function.is_some() || who.principal.is_some() {
+        return principal_filter(who.function.as_deref(), who.principal.as_deref(), global);
+    }
+    if trail.trails.is_empty() || !trail.trails.iter().all(|t| super::trail::is_recording(t)) {
+        return Err(CliError::usage("give --function F or --principal ARN")
+            .with_hint("only recordings of `iamfit exec --record` (--trail calls.jsonl) can be read without one"));
+    }
+    Ok(Target {
+        filter: iamfit_trail::PrincipalFilter::Any,
+        label: format!("the calls recorded in {}", trail.trails.join(", ")),
+        account: None,
+        subject: None,
+        function: None,
+    })
+}
+
 /// The current grant of a `--principal` (role, role session or user): from the snapshot, or read
 /// live from IAM.
 pub fn principal_subject(arn: &str, global: &GlobalArgs) -> Result<iamfit_core::account::Subject, CliError> {
@@ -59,7 +79,7 @@ pub fn principal_subject(arn: &str, global: &GlobalArgs) -> Result<iamfit_core::
 
 pub fn run(args: &UsageArgs, global: &GlobalArgs, style: &Style) -> CliResult {
     check_format("usage", TEXT_FORMATS, global.output)?;
-    let target = principal_filter(args.who.function.as_deref(), args.who.principal.as_deref(), global)?;
+    let target = replay_target(&args.who, &args.trail, global)?;
     let Some(r) = replay(&args.trail, global, &target.filter, target.account.as_deref(), style)? else {
         return Err(CliError::usage("no CloudTrail to read: usage needs --trail")
             .with_hint("use --trail lookup (management events, last 90 days), --trail s3://BUCKET/PREFIX, or --trail PATH to log files"));
