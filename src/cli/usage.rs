@@ -108,14 +108,24 @@ impl Report for UsageReport {
             e.matched,
             e.malformed
         );
-        let mut t = Table::new(["action", "calls", "resources", "first seen", "last seen"]);
+        // With a recording among the sources, say where each action was seen.
+        let recorded = self.actions.iter().any(|a| a.seen_in.contains(&"recording"));
+        let mut header = vec!["action", "calls", "resources", "first seen", "last seen"];
+        if recorded {
+            header.push("seen in");
+        }
+        let mut t = Table::new(header);
         for a in &self.actions {
             let res = match a.resources.len() {
                 0 if a.calls_without_known_resource > 0 => "(not named in the events)".to_string(),
                 1 => a.resources.first().cloned().unwrap_or_default(),
                 n => format!("{n} resources{}", if a.resources_truncated { "+" } else { "" }),
             };
-            t.row([a.action.clone(), a.count.to_string(), res, a.first_seen.clone(), a.last_seen.clone()]);
+            let mut row = vec![a.action.clone(), a.count.to_string(), res, a.first_seen.clone(), a.last_seen.clone()];
+            if recorded {
+                row.push(a.seen_in.join(", "));
+            }
+            t.row(row);
         }
         s += &t.render();
         if !self.denied.is_empty() {

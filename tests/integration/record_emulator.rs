@@ -248,3 +248,45 @@ async fn a_recorded_run_lists_every_call_and_generate_allows_exactly_the_success
     assert_eq!(usage["denied"][0]["error_code"], "AccessDenied");
     assert_eq!(usage["permissionless_calls"], 1);
 }
+
+/// One call, then wait to be interrupted.
+const WAITING_CHILD: &str = r#"
+import time, boto3
+boto3.client("sts").get_caller_identity()
+print("ready", flush=True)
+time.sleep(60)
+"#;
+
+#[tokio::test]
+async fn ctrl_c_stops_the_child_and_keeps_the_recording_complete() {
+    let moto = Moto::start();
+    let endpoint = moto.endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    seed(&endpoint, dir.path()).await;
+    let script = dir.path().join("wait.py");
+    std::fs::write(&script, WAITING_CHILD).unwrap();
+    let calls = dir.path().join("calls.jsonl");
+    let mut child = iamfit_command(dir.path(), &endpoint)
+        .args(["exec", "--function", "orders", "--profile", "dev", "--record", calls.to_str().unwrap(), "--"])
+        .arg(venv_tool("python"))
+        .arg(&script)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut ready = String::new();
+    std::io::BufRead::read_line(&mut reader, &mut ready).unwrap();
+    assert_eq!(ready.trim(), "ready");
+    std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Python dies of the forwarded SIGINT: 128 + 2.
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let text = std::fs::read_to_string(&calls).unwrap();
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert_eq!(lines[0]["operation"], "GetCallerIdentity");
+    assert_eq!(lines[0]["permissionless"], true);
+    assert!(stderr.contains("recorded 1 call(s)"), "{stderr}");
+}
