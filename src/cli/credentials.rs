@@ -22,7 +22,7 @@ pub struct CredentialsArgs {
 pub fn run(args: &CredentialsArgs, global: &GlobalArgs, style: &Style) -> CliResult {
     let policy = session_policy(global, &args.role, style)?;
     let key = trust::cache_key(&[
-        &args.role.function,
+        args.role.function()?,
         global.profile.as_deref().unwrap_or(""),
         global.region.as_deref().unwrap_or(""),
         global.endpoint_url.as_deref().unwrap_or(""),

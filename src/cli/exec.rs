@@ -11,6 +11,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use iamfit_aws::record::{RecordOptions, Recorder, RunIdentity};
 use iamfit_aws::sts;
 use iamfit_aws::sts::{AssumeError, Assumed};
 use iamfit_core::local_run::{child_environment, ChildCredentials, LocalRun};
@@ -23,9 +24,10 @@ use super::{CliError, CliResult, GlobalArgs, Style};
 /// Options shared by `exec` and `credentials`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RoleArgs {
-    /// The function whose execution role to assume (name or ARN).
+    /// The function whose execution role to assume (name or ARN). Required, except for
+    /// `exec --as-caller`.
     #[arg(long, value_name = "F")]
-    pub function: String,
+    pub function: Option<String>,
     /// Limit the session with a session policy: a policy FILE, or `minimal` for the policy
     /// `iamfit generate` produces from the trail (needs --trail, or --snapshot's CloudTrail).
     #[arg(long, value_name = "minimal|FILE")]
@@ -37,10 +39,19 @@ pub struct RoleArgs {
     pub duration_seconds: Option<i32>,
 }
 
+impl RoleArgs {
+    /// `--function`, which every use but `exec --as-caller` needs.
+    pub fn function(&self) -> Result<&str, CliError> {
+        self.function.as_deref().ok_or_else(|| {
+            CliError::usage("--function F is required").with_hint("name the function whose role to use (or, for exec, run as yourself with --as-caller --record FILE)")
+        })
+    }
+}
+
 /// Arguments of `iamfit exec`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  iamfit exec --function orders --profile dev -- python handler_test.py\n  iamfit exec --function orders --refresh -- ./long-running-job\n\nCredentials in environment variables cannot be refreshed inside a running process; use --refresh for runs longer than --duration-seconds."
+    after_help = "Examples:\n  iamfit exec --function orders --profile dev -- python handler_test.py\n  iamfit exec --function orders --refresh -- ./long-running-job\n  iamfit exec --function orders --record calls.jsonl -- pytest tests/integration\n  iamfit exec --as-caller --record calls.jsonl -- python new_handler_test.py\n\nCredentials in environment variables cannot be refreshed inside a running process; use --refresh for runs longer than --duration-seconds."
 )]
 pub struct ExecArgs {
     #[command(flatten)]
@@ -50,8 +61,16 @@ pub struct ExecArgs {
     pub no_function_env: bool,
     /// Let SDKs refresh credentials: set AWS_CONFIG_FILE/AWS_PROFILE to a temporary profile whose
     /// credential_process runs `iamfit credentials` (no static keys in the environment).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "record")]
     pub refresh: bool,
+    /// Also record every AWS call of the command in FILE (JSON lines: action, resources, allowed or
+    /// denied), through a local endpoint the command's SDKs reach via AWS_ENDPOINT_URL.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Run the command with your own credentials instead of the role's, and record its calls (with
+    /// --record): what new code needs before its role exists. --function is then optional.
+    #[arg(long, requires = "record", conflicts_with_all = ["session_policy", "duration_seconds"])]
+    pub as_caller: bool,
     /// The command and its arguments.
     #[arg(required = true, last = true, value_name = "CMD")]
     pub command: Vec<String>,
@@ -79,7 +98,8 @@ pub fn session_policy(
 fn minimal_policy(global: &GlobalArgs, args: &RoleArgs, style: &Style) -> Result<String, CliError> {
     use iamfit_core::analyze::generate::{generate, render, Format, Options};
     // The function's role and usage are read with the caller's own credentials (or the snapshot).
-    let target = super::usage::principal_filter(Some(&args.function), None, global)?;
+    let function = args.function()?;
+    let target = super::usage::principal_filter(Some(function), None, global)?;
     let Some(r) =
         super::trail::replay(&args.trail, global, &target.filter, target.account.as_deref(), style)?
     else {
@@ -98,7 +118,7 @@ fn minimal_policy(global: &GlobalArgs, args: &RoleArgs, style: &Style) -> Result
         ))
         .with_hint("narrow the window (--since) or use --session-policy FILE with a smaller policy"));
     }
-    let text = render(&g, Format::Iam, &args.function);
+    let text = render(&g, Format::Iam, function);
     if !global.quiet {
         style.note(&format!(
             "session policy: the minimal policy from {} calls of the function",
@@ -116,9 +136,10 @@ pub fn assume_for(global: &GlobalArgs, args: &RoleArgs, policy: Option<String>) 
     if global.snapshot.is_some() {
         return Err(CliError::usage("this command needs AWS: it assumes the role (drop --snapshot)"));
     }
-    match sts::assume_function_role(&live_options(global), &args.function, policy, args.duration_seconds) {
+    let function = args.function()?;
+    match sts::assume_function_role(&live_options(global), function, policy, args.duration_seconds) {
         Ok(a) => Ok(a),
-        Err(AssumeError::Denied(e)) => Err(explain_denied(global, &args.function, e)),
+        Err(AssumeError::Denied(e)) => Err(explain_denied(global, function, e)),
         Err(AssumeError::Other(e)) => Err(source_error(e)),
     }
 }
@@ -181,7 +202,7 @@ fn credentials_command(global: &GlobalArgs, args: &RoleArgs) -> Result<Vec<Strin
     }
     cmd.push(exe.to_string_lossy().into_owned());
     cmd.push("credentials".into());
-    cmd.extend(["--function".to_string(), args.function.clone()]);
+    cmd.extend(["--function".to_string(), args.function()?.to_string()]);
     let profile = global.profile.clone().ok_or_else(|| {
         CliError::usage("--refresh needs a profile (--profile or AWS_PROFILE) for iamfit credentials to use")
     })?;
@@ -223,7 +244,7 @@ fn refresh_config(global: &GlobalArgs, args: &RoleArgs, region: &str) -> Result<
         .create(&dir)
         .map_err(|e| CliError::other(format!("cannot create {}: {e}", dir.display())))?;
     let path = dir.join(format!("exec-{}.config", std::process::id()));
-    let name: String = format!("iamfit-{}", iamfit_core::account::function_name(&args.function))
+    let name: String = format!("iamfit-{}", iamfit_core::account::function_name(args.function()?))
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() || "-_".contains(c) { c } else { '-' })
         .collect();
@@ -243,6 +264,9 @@ fn refresh_config(global: &GlobalArgs, args: &RoleArgs, region: &str) -> Result<
 }
 
 pub fn run(args: &ExecArgs, global: &GlobalArgs, style: &Style) -> CliResult {
+    if args.as_caller {
+        return run_as_caller(args, global, style);
+    }
     let policy = session_policy(global, &args.role, style)?;
     let assumed = assume_for(global, &args.role, policy)?;
     let f = &assumed.function;
@@ -259,7 +283,8 @@ pub fn run(args: &ExecArgs, global: &GlobalArgs, style: &Style) -> CliResult {
         region: &assumed.region,
         memory_size: assumed.memory_size,
         credentials,
-        endpoint_url: global.endpoint_url.as_deref(),
+        // Recording points the child at the recorder instead (see run_recorded).
+        endpoint_url: if args.record.is_some() { None } else { global.endpoint_url.as_deref() },
         function_variables: !args.no_function_env,
     });
     let mut cmd = std::process::Command::new(&args.command[0]);
@@ -275,9 +300,98 @@ pub fn run(args: &ExecArgs, global: &GlobalArgs, style: &Style) -> CliResult {
             f.role, assumed.credentials.expiration
         ));
     }
-    let status = run_child(cmd, &args.command[0]);
+    let status = match &args.record {
+        Some(out) => {
+            let identity = RunIdentity::assumed(&assumed.session_arn, &assumed.credentials);
+            let function = iamfit_core::account::function_name(&f.name).to_string();
+            run_recorded(cmd, args, global, style, out, identity, Some(function))
+        }
+        None => run_child(cmd, &args.command[0]),
+    };
     if let Some(p) = temp_config {
         let _ = std::fs::remove_file(p);
+    }
+    status
+}
+
+/// The child's command, without the caller's profile and stale credential variables.
+fn child_command(args: &ExecArgs) -> std::process::Command {
+    let mut cmd = std::process::Command::new(&args.command[0]);
+    cmd.args(&args.command[1..]);
+    for var in ["AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SECURITY_TOKEN", "AWS_CREDENTIAL_EXPIRATION"] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// `--as-caller --record`: the child runs with the caller's own credentials (resolved as the AWS CLI
+/// resolves them) and its calls are recorded.
+fn run_as_caller(args: &ExecArgs, global: &GlobalArgs, style: &Style) -> CliResult {
+    if global.snapshot.is_some() {
+        return Err(CliError::usage("exec needs AWS (drop --snapshot)"));
+    }
+    let Some(out) = &args.record else {
+        return Err(CliError::usage("--as-caller needs --record FILE"));
+    };
+    let (identity, region) =
+        iamfit_aws::record::caller_identity(&live_options(global)).map_err(source_error)?;
+    let mut cmd = child_command(args);
+    cmd.env("AWS_ACCESS_KEY_ID", &identity.access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &identity.secret_access_key);
+    match &identity.session_token {
+        Some(t) => cmd.env("AWS_SESSION_TOKEN", t),
+        None => cmd.env_remove("AWS_SESSION_TOKEN"),
+    };
+    if let Some(e) = &identity.expiration {
+        cmd.env("AWS_CREDENTIAL_EXPIRATION", e);
+    }
+    if let Some(r) = global.region.clone().or(region) {
+        cmd.env("AWS_REGION", &r).env("AWS_DEFAULT_REGION", &r);
+    }
+    let function = args.role.function.as_deref().map(|f| iamfit_core::account::function_name(f).to_string());
+    if let Some(f) = &function {
+        cmd.env("AWS_LAMBDA_FUNCTION_NAME", f);
+    }
+    if !global.quiet {
+        style.note(&format!("running as yourself ({}), recording the calls", identity.principal));
+    }
+    run_recorded(cmd, args, global, style, out, identity, function)
+}
+
+/// Runs the child through the recorder, then prints the summary.
+fn run_recorded(
+    mut cmd: std::process::Command,
+    args: &ExecArgs,
+    global: &GlobalArgs,
+    style: &Style,
+    out: &std::path::Path,
+    identity: RunIdentity,
+    function: Option<String>,
+) -> CliResult {
+    let opts = RecordOptions {
+        out: out.to_path_buf(),
+        identity,
+        function,
+        endpoint_url: global.endpoint_url.clone(),
+    };
+    let recorder = Recorder::start(&opts).map_err(|e| CliError::other(e.to_string()))?;
+    // The recorder is the one endpoint; service-specific endpoints would go around it.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("AWS_ENDPOINT_URL_") || key == "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS" {
+            cmd.env_remove(key.as_ref());
+        }
+    }
+    cmd.env("AWS_ENDPOINT_URL", recorder.endpoint_url());
+    let status = run_child(cmd, &args.command[0]);
+    let summary = recorder.finish(std::time::Duration::from_secs(2));
+    if !global.quiet {
+        for line in summary.describe(&out.display().to_string()) {
+            style.note(&line);
+        }
+    }
+    if summary.write_failures > 0 {
+        style.warn(&format!("{} call(s) could not be written to {}", summary.write_failures, out.display()));
     }
     status
 }

@@ -13,7 +13,7 @@ use iamfit_catalog::Catalog;
 
 use super::output::emit;
 use super::trail::{replay, TrailArgs};
-use super::usage::{principal_filter, principal_subject, PrincipalArgs};
+use super::usage::{principal_subject, replay_target, PrincipalArgs};
 use super::{CliError, CliResult, GlobalArgs, Style, EXIT_PARTIAL};
 
 /// Arguments of `iamfit generate`.
@@ -100,7 +100,7 @@ pub fn run(args: &GenerateArgs, global: &GlobalArgs, style: &Style) -> CliResult
 
 /// The replay target and its current grant; a note when the grant could not be read.
 fn target_with_grant(args: &GenerateArgs, global: &GlobalArgs) -> Result<(Target, Option<String>), CliError> {
-    let mut target = principal_filter(args.who.function.as_deref(), args.who.principal.as_deref(), global)?;
+    let mut target = replay_target(&args.who, &args.trail, global)?;
     if target.subject.is_some() {
         return Ok((target, None));
     }
@@ -112,7 +112,10 @@ fn target_with_grant(args: &GenerateArgs, global: &GlobalArgs) -> Result<(Target
             }
             Err(e) => Some(format!("cannot read the current policies of {arn}: {}", e.message)),
         },
-        None => Some("cannot read the current policies of the function's role".to_string()),
+        None if args.who.function.is_some() => {
+            Some("cannot read the current policies of the function's role".to_string())
+        }
+        None => Some("no principal named: the policy is what the recorded calls needed, not proven against a current grant".to_string()),
     };
     Ok((target, note))
 }

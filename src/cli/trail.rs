@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 
 use iamfit_aws::athena::AthenaTrail;
 use iamfit_aws::sources::{LookupTrail, S3Trail};
-use iamfit_core::source::{replay as replay_sources, LogFiles, UsageQuery, UsageSource};
+use iamfit_core::source::{replay as replay_sources, LogFiles, Recording, UsageQuery, UsageSource};
 use iamfit_trail::athena::{build_query, AthenaTable, Partitioning};
 use iamfit_trail::read;
 use iamfit_trail::{PrincipalFilter, TimeWindow};
@@ -19,8 +19,9 @@ use super::{CliError, GlobalArgs, Style};
 /// `--trail`, `--since`, `--until`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct TrailArgs {
-    /// CloudTrail source (repeatable): a file or folder, s3://BUCKET[/PREFIX], `lookup`, or
-    /// athena://WORKGROUP/DATABASE.TABLE[?output=s3://BUCKET/PREFIX].
+    /// CloudTrail source (repeatable): a file or folder, s3://BUCKET[/PREFIX], `lookup`,
+    /// athena://WORKGROUP/DATABASE.TABLE[?output=s3://BUCKET/PREFIX], or a recording of
+    /// `iamfit exec --record` (detected by content).
     #[arg(long = "trail", value_name = "SRC")]
     pub trails: Vec<String>,
     /// Print the SQL of the `athena://` sources on stdout instead of running it.
@@ -49,7 +50,15 @@ pub fn window(args: &TrailArgs, unbounded_default: bool) -> Result<TimeWindow, C
     .map_err(|e| CliError::usage(e.to_string()))
 }
 
-/// The usage sources `--trail` names (a path, `s3://...`, `lookup`, or `athena://...`).
+/// Whether a `--trail` is a recording of `exec --record` (by the file's content).
+pub fn is_recording(src: &str) -> bool {
+    src != "lookup"
+        && !src.starts_with("s3://")
+        && !src.starts_with("athena://")
+        && Recording::detect(std::path::Path::new(src))
+}
+
+/// The usage sources `--trail` names (a path, `s3://...`, `lookup`, `athena://...`, or a recording).
 fn usage_sources(
     args: &TrailArgs,
     trails: &[String],
@@ -65,6 +74,8 @@ fn usage_sources(
                 Box::new(AthenaTrail::new(table, live_options(global), args.max_scan_gb))
             } else if let Some(s3) = S3Trail::parse(src, live_options(global)) {
                 Box::new(s3)
+            } else if is_recording(src) {
+                Box::new(Recording::new(src))
             } else {
                 Box::new(LogFiles::new(src))
             })

@@ -28,8 +28,9 @@ pub struct UsageArgs {
 /// `--function F` or `--principal ARN`: whose CloudTrail usage a command replays (usage, generate).
 #[derive(Debug, Clone, clap::Args)]
 pub struct PrincipalArgs {
-    /// The Lambda function (its execution role's sessions named after the function).
-    #[arg(long, value_name = "F", conflicts_with = "principal", required_unless_present = "principal")]
+    /// The Lambda function (its execution role's sessions named after the function). Without
+    /// --function and --principal, every call of the --trail recordings (`exec --record`) is read.
+    #[arg(long, value_name = "F", conflicts_with = "principal")]
     pub function: Option<String>,
     /// A role ARN (any session), an assumed-role session ARN, or an IAM user ARN.
     #[arg(long, value_name = "ARN")]
@@ -51,6 +52,30 @@ pub fn principal_filter(
     }
 }
 
+/// The replay target of `usage` and `generate`: `--function`, `--principal`, or, when every `--trail`
+/// is a recording of `exec --record`, every recorded call.
+pub fn replay_target(
+    who: &PrincipalArgs,
+    trail: &TrailArgs,
+    global: &GlobalArgs,
+) -> Result<Target, CliError> {
+    if who.function.is_some() || who.principal.is_some() {
+        return principal_filter(who.function.as_deref(), who.principal.as_deref(), global);
+    }
+    if trail.trails.is_empty() || !trail.trails.iter().all(|t| super::trail::is_recording(t)) {
+        return Err(CliError::usage("give --function F or --principal ARN").with_hint(
+            "only recordings of `iamfit exec --record` (--trail calls.jsonl) can be read without one",
+        ));
+    }
+    Ok(Target {
+        filter: iamfit_trail::PrincipalFilter::Any,
+        label: format!("the calls recorded in {}", trail.trails.join(", ")),
+        account: None,
+        subject: None,
+        function: None,
+    })
+}
+
 /// The current grant of a `--principal` (role, role session or user): from the snapshot, or read
 /// live from IAM.
 pub fn principal_subject(arn: &str, global: &GlobalArgs) -> Result<iamfit_core::account::Subject, CliError> {
@@ -59,7 +84,7 @@ pub fn principal_subject(arn: &str, global: &GlobalArgs) -> Result<iamfit_core::
 
 pub fn run(args: &UsageArgs, global: &GlobalArgs, style: &Style) -> CliResult {
     check_format("usage", TEXT_FORMATS, global.output)?;
-    let target = principal_filter(args.who.function.as_deref(), args.who.principal.as_deref(), global)?;
+    let target = replay_target(&args.who, &args.trail, global)?;
     let Some(r) = replay(&args.trail, global, &target.filter, target.account.as_deref(), style)? else {
         return Err(CliError::usage("no CloudTrail to read: usage needs --trail")
             .with_hint("use --trail lookup (management events, last 90 days), --trail s3://BUCKET/PREFIX, or --trail PATH to log files"));
@@ -88,14 +113,25 @@ impl Report for UsageReport {
             e.matched,
             e.malformed
         );
-        let mut t = Table::new(["action", "calls", "resources", "first seen", "last seen"]);
+        // With a recording among the sources, say where each action was seen.
+        let recorded = self.actions.iter().any(|a| a.seen_in.contains(&"recording"));
+        let mut header = vec!["action", "calls", "resources", "first seen", "last seen"];
+        if recorded {
+            header.push("seen in");
+        }
+        let mut t = Table::new(header);
         for a in &self.actions {
             let res = match a.resources.len() {
                 0 if a.calls_without_known_resource > 0 => "(not named in the events)".to_string(),
                 1 => a.resources.first().cloned().unwrap_or_default(),
                 n => format!("{n} resources{}", if a.resources_truncated { "+" } else { "" }),
             };
-            t.row([a.action.clone(), a.count.to_string(), res, a.first_seen.clone(), a.last_seen.clone()]);
+            let mut row =
+                vec![a.action.clone(), a.count.to_string(), res, a.first_seen.clone(), a.last_seen.clone()];
+            if recorded {
+                row.push(a.seen_in.join(", "));
+            }
+            t.row(row);
         }
         s += &t.render();
         if !self.denied.is_empty() {

@@ -20,5 +20,7 @@ mod cli_usage;
 mod emulator_smoke;
 mod exec_emulator;
 mod live_diff;
+mod record_emulator;
+mod record_trail;
 mod snapshots;
 mod trail_sources;

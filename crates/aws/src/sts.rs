@@ -15,14 +15,14 @@ pub fn is_denied(e: &LiveError) -> bool {
     matches!(e, LiveError::AccessDenied { .. })
 }
 
-/// Calls `sts:AssumeRole`.
+/// Calls `sts:AssumeRole`; returns the credentials and the session's ARN (`AssumedRoleUser.Arn`).
 pub async fn assume_role(
     config: &SdkConfig,
     role_arn: &str,
     session_name: &str,
     session_policy: Option<String>,
     duration: Option<i32>,
-) -> Result<TempCredentials, LiveError> {
+) -> Result<(TempCredentials, String), LiveError> {
     let sts = aws_sdk_sts::Client::new(config);
     let out = sts
         .assume_role()
@@ -48,16 +48,18 @@ pub async fn assume_role(
         target: role_arn.to_string(),
         detail: "the answer holds no credentials".into(),
     })?;
+    let principal = out.assumed_role_user().map(|u| u.arn().to_string()).unwrap_or_default();
     let expiration = time::OffsetDateTime::from_unix_timestamp(c.expiration().secs())
         .ok()
         .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
         .unwrap_or_default();
-    Ok(TempCredentials {
+    let credentials = TempCredentials {
         access_key_id: c.access_key_id().to_string(),
         secret_access_key: c.secret_access_key().to_string(),
         session_token: c.session_token().to_string(),
         expiration,
-    })
+    };
+    Ok((credentials, principal))
 }
 
 /// The function's memory size in MB (`None` when it cannot be read; only for the Lambda-like environment).
@@ -75,6 +77,8 @@ pub struct Assumed {
     pub region: String,
     /// The role's temporary credentials.
     pub credentials: TempCredentials,
+    /// The session's ARN (`arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`).
+    pub session_arn: String,
     /// The function's memory size in MB, when it can be read.
     pub memory_size: Option<i32>,
 }
@@ -108,14 +112,15 @@ pub fn assume_function_role(
         let (identity, f) = tokio::join!(live::caller_identity(&config), live::function(&config, function));
         let (identity, f) = (identity?, f?);
         let session = session_name(&identity.arn);
-        let credentials = assume_role(&config, &f.role, &session, session_policy, duration).await?;
+        let (credentials, session_arn) =
+            assume_role(&config, &f.role, &session, session_policy, duration).await?;
         let region = f
             .region()
             .map(str::to_string)
             .or_else(|| config.region().map(|r| r.to_string()))
             .unwrap_or_default();
         let memory_size = memory_size(&config, function).await;
-        Ok::<_, LiveError>(Assumed { function: f, region, credentials, memory_size })
+        Ok::<_, LiveError>(Assumed { function: f, region, credentials, session_arn, memory_size })
     })
     .map_err(AssumeError::Other)?;
     match result {

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use iamfit_catalog::Catalog;
 use iamfit_trail::read::{self, Collector, Progress, ReadOptions, ReadStats};
+use iamfit_trail::recording;
 use iamfit_trail::usage::Usage;
 use iamfit_trail::{Event, PrincipalFilter, TimeWindow};
 
@@ -260,7 +261,7 @@ impl Evidence {
     }
 }
 
-/// The port for usage: CloudTrail files, S3, LookupEvents, recordings, Athena.
+/// The port for usage: CloudTrail files, S3, LookupEvents, recordings ([`Recording`]), Athena.
 pub trait UsageSource {
     /// How the source is named to the user (`s3://bucket/prefix`, a path, `lookup`).
     fn name(&self) -> String;
@@ -312,6 +313,86 @@ impl UsageSource for LogFiles {
         };
         let (collected, stats): (UsageCollector, ReadStats) = read::read_files(&files, &opts);
         Ok(Evidence { usage: collected.0, stats, notes: Vec::new() })
+    }
+}
+
+/// A recording made by `iamfit exec --record` (`--trail calls.jsonl`): one recorded call per line,
+/// already mapped to IAM actions when it was made (see [`iamfit_trail::recording`]).
+#[derive(Debug, Clone)]
+pub struct Recording {
+    path: PathBuf,
+}
+
+impl Recording {
+    /// A source reading the recording at `path`.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Recording { path: path.into() }
+    }
+
+    /// Whether `path` is a recording, by its content: a file whose first line is a recorded call (an
+    /// empty `.jsonl` file is an empty recording: the run made no call).
+    pub fn detect(path: &Path) -> bool {
+        use std::io::Read;
+        let Ok(file) = std::fs::File::open(path) else { return false };
+        if !file.metadata().is_ok_and(|m| m.is_file()) {
+            return false;
+        }
+        let mut head = Vec::with_capacity(8192);
+        if file.take(64 * 1024).read_to_end(&mut head).is_err() {
+            return false;
+        }
+        if head.iter().all(u8::is_ascii_whitespace) {
+            return path.extension().is_some_and(|e| e == "jsonl");
+        }
+        recording::is_recording(&String::from_utf8_lossy(&head))
+    }
+}
+
+impl UsageSource for Recording {
+    fn name(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn read(&self, query: &UsageQuery<'_>) -> Result<Evidence, SourceError> {
+        use std::io::BufRead;
+        let name = self.path.display().to_string();
+        let file = std::fs::File::open(&self.path).map_err(|e| SourceError::Input {
+            message: format!("--trail {name}: cannot read the recording: {e}"),
+            help: None,
+        })?;
+        let mut evidence = Evidence::default();
+        let mut of_principal = 0u64;
+        for line in std::io::BufReader::new(file).lines() {
+            let line = match line {
+                Ok(l) => l,
+                Err(e) => {
+                    evidence
+                        .stats
+                        .failed
+                        .push(read::FileProblem { path: name.clone(), reason: e.to_string() });
+                    break;
+                }
+            };
+            if line.trim().is_empty() {
+                continue;
+            }
+            evidence.stats.records += 1;
+            let Ok(call) = serde_json::from_str::<recording::RecordedCall>(&line) else {
+                evidence.stats.malformed += 1;
+                continue;
+            };
+            if call.matches(query.filter) && query.window.contains(&call.time) {
+                of_principal += 1;
+                call.add_to(&mut evidence.usage);
+            }
+        }
+        evidence.stats.files_read = 1;
+        evidence.stats.matched = of_principal;
+        evidence.notes.push(format!(
+            "recording {name}: {} call(s), {of_principal} of the principal",
+            evidence.stats.records
+        ));
+        Ok(evidence)
     }
 }
 

@@ -9,6 +9,25 @@ use iamfit_catalog::Catalog;
 use super::event::Event;
 use super::map::{map_event, Mapping, ResourceKnowledge};
 
+/// Where a call was seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Origin {
+    /// A CloudTrail record (log files, S3, LookupEvents).
+    CloudTrail,
+    /// A recording made by `iamfit exec --record`.
+    Recording,
+}
+
+impl Origin {
+    /// The name used in reports (`cloudtrail`, `recording`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::CloudTrail => "cloudtrail",
+            Origin::Recording => "recording",
+        }
+    }
+}
+
 /// Resources kept per action before the list is marked truncated (the contract's limit).
 pub const MAX_RESOURCES: usize = 1000;
 
@@ -24,7 +43,8 @@ pub struct Resources {
 }
 
 impl Resources {
-    fn add(&mut self, arn: &str) {
+    /// Adds one resource (counted once; past [`MAX_RESOURCES`] the set is marked truncated).
+    pub fn add(&mut self, arn: &str) {
         if self.set.contains(arn) {
             return;
         }
@@ -55,6 +75,8 @@ pub struct ActionUse {
     pub first_seen: String,
     /// Latest `eventTime`.
     pub last_seen: String,
+    /// Where the calls were seen.
+    pub seen_in: BTreeSet<Origin>,
 }
 
 /// Denials of one action with one error code.
@@ -66,6 +88,8 @@ pub struct Denial {
     pub resources: Resources,
     /// Latest `eventTime`.
     pub last_seen: String,
+    /// Where the calls were seen.
+    pub seen_in: BTreeSet<Origin>,
 }
 
 /// The aggregate of a replay.
@@ -116,6 +140,7 @@ impl Usage {
                         Some(code) => {
                             let d = self.denied.entry((n.action.to_string(), code.to_string())).or_default();
                             d.count += 1;
+                            d.seen_in.insert(Origin::CloudTrail);
                             if time > d.last_seen.as_str() {
                                 d.last_seen = time.to_string();
                             }
@@ -124,6 +149,7 @@ impl Usage {
                         None => {
                             let a = self.actions.entry(n.action.to_string()).or_default();
                             a.count += 1;
+                            a.seen_in.insert(Origin::CloudTrail);
                             if a.first_seen.is_empty() || time < a.first_seen.as_str() {
                                 a.first_seen = time.to_string();
                             }
@@ -159,6 +185,7 @@ impl Usage {
                 a.last_seen = v.last_seen;
             }
             a.resources.merge(v.resources);
+            a.seen_in.extend(v.seen_in);
         }
         for (k, v) in other.denied {
             let d = self.denied.entry(k).or_default();
@@ -167,10 +194,36 @@ impl Usage {
                 d.last_seen = v.last_seen;
             }
             d.resources.merge(v.resources);
+            d.seen_in.extend(v.seen_in);
         }
         for (k, v) in other.unmapped {
             *self.unmapped.entry(k).or_default() += v;
         }
+    }
+
+    /// Adds a successful use of `action` seen in `origin` at `time`; returns its resources to fill.
+    pub fn add_use(&mut self, action: &str, time: &str, origin: Origin) -> &mut Resources {
+        let a = self.actions.entry(action.to_string()).or_default();
+        a.count += 1;
+        a.seen_in.insert(origin);
+        if a.first_seen.is_empty() || (!time.is_empty() && time < a.first_seen.as_str()) {
+            a.first_seen = time.to_string();
+        }
+        if time > a.last_seen.as_str() {
+            a.last_seen = time.to_string();
+        }
+        &mut a.resources
+    }
+
+    /// Adds a denial of `action` with `code` seen in `origin` at `time`; returns its resources to fill.
+    pub fn add_denial(&mut self, action: &str, code: &str, time: &str, origin: Origin) -> &mut Resources {
+        let d = self.denied.entry((action.to_string(), code.to_string())).or_default();
+        d.count += 1;
+        d.seen_in.insert(origin);
+        if time > d.last_seen.as_str() {
+            d.last_seen = time.to_string();
+        }
+        &mut d.resources
     }
 
     /// Whether an action (any case) was used successfully.

@@ -69,6 +69,8 @@ pub struct UsedAction {
     /// Calls whose resource the events do not name.
     #[serde(skip_serializing_if = "is_zero")]
     pub calls_without_known_resource: u64,
+    /// Where the calls were seen: `cloudtrail`, `recording`.
+    pub seen_in: Vec<&'static str>,
 }
 
 /// One denied action with one error code.
@@ -87,6 +89,8 @@ pub struct DeniedAction {
     /// More resources were seen than listed.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub resources_truncated: bool,
+    /// Where the calls were seen: `cloudtrail`, `recording`.
+    pub seen_in: Vec<&'static str>,
 }
 
 /// Events that map to no IAM action.
@@ -202,6 +206,7 @@ pub fn usage_report(
                 last_seen: a.last_seen.clone(),
                 resources_truncated: a.resources.truncated,
                 calls_without_known_resource: a.resources.unknown,
+                seen_in: a.seen_in.iter().map(|o| o.as_str()).collect(),
             })
             .collect(),
         denied: u
@@ -214,6 +219,7 @@ pub fn usage_report(
                 error_code: code.clone(),
                 last_seen: d.last_seen.clone(),
                 resources_truncated: d.resources.truncated,
+                seen_in: d.seen_in.iter().map(|o| o.as_str()).collect(),
             })
             .collect(),
         unmapped: u
