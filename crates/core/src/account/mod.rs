@@ -38,7 +38,9 @@ impl PolicyDocument {
             serde_json::Value::String(s) => s.clone(),
             other => serde_json::to_string_pretty(other).unwrap_or_default(),
         };
-        let policy = iamfit_policy::Document::parse(&text).into_policy()?;
+        // Evaluated as AWS evaluates what it stored: invalid Action entries match nothing, an empty
+        // Statement grants nothing (`check` still reports both as errors).
+        let (policy, _warnings) = iamfit_policy::Document::parse(&text).into_stored_policy()?;
         let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
         Ok(PolicyDocument { policy: Arc::new(policy), json })
     }
@@ -397,6 +399,7 @@ impl Account {
         for p in inline {
             let name = format!("{owner} inline {}", p.name);
             let named = NamedPolicy { name: name.clone().into(), policy: p.document.policy.clone() };
+            note_invalid_actions(subject, &named);
             subject.graph.add_policy(owner_node, Attachment::Inline, &name, Some(named));
         }
         for arn in attached {
@@ -404,6 +407,7 @@ impl Account {
                 Some(m) => {
                     let named =
                         NamedPolicy { name: m.name.clone().into(), policy: m.document.policy.clone() };
+                    note_invalid_actions(subject, &named);
                     subject.graph.add_policy(owner_node, Attachment::Managed, &m.name, Some(named));
                 }
                 None => {
@@ -421,6 +425,7 @@ impl Account {
         match self.managed_policy(arn) {
             Some(m) => {
                 let named = NamedPolicy { name: m.name.clone().into(), policy: m.document.policy.clone() };
+                note_invalid_actions(subject, &named);
                 subject.graph.add_policy(root, Attachment::Boundary, &m.name, Some(named));
             }
             None => {
@@ -430,6 +435,17 @@ impl Account {
                 ));
             }
         }
+    }
+}
+
+/// Says which Action entries of a stored policy are not action names: AWS evaluates them as matching
+/// nothing, and so does iamfit.
+fn note_invalid_actions(subject: &mut Subject, named: &NamedPolicy) {
+    for p in named.policy.invalid_actions() {
+        subject.notes.push(format!(
+            "policy {}: {:?} is not an action name, so it matches nothing (as AWS evaluates it)",
+            named.name, p.raw
+        ));
     }
 }
 
