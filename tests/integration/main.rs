@@ -18,4 +18,5 @@ mod cli_usage;
 mod emulator_smoke;
 mod exec_emulator;
 mod live_diff;
+mod resource_policies;
 mod trail_sources;

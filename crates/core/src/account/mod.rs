@@ -5,6 +5,7 @@
 //! Both sources produce the same [`Account`], so a live run and an offline run over the same account
 //! give the same answers.
 
+pub mod resources;
 pub mod snapshot;
 
 use std::fmt;
@@ -182,6 +183,8 @@ pub struct Account {
     pub functions: Vec<Function>,
     /// Caller identities by profile name.
     pub identities: Vec<(String, CallerIdentity)>,
+    /// Resource-based policies of the resources in play (key, bucket, queue, ... policies).
+    pub resource_policies: Vec<resources::ResourcePolicy>,
 }
 
 /// A problem resolving a principal or function in the account.
@@ -237,6 +240,23 @@ pub struct Subject {
     pub notes: Vec<String>,
     /// True when some policy could not be read: the permissions are a partial view.
     pub partial: bool,
+    /// The resource-based policies known in the subject's account.
+    pub resources: resources::ResourcePolicies,
+}
+
+impl Subject {
+    /// The policy set for a request on `resource`: the subject's policies plus the resource's own
+    /// policy when it is known.
+    pub fn policies_for(&self, resource: &str) -> std::borrow::Cow<'_, PolicySet> {
+        match self.resources.for_resource(resource) {
+            Some(named) if self.policies.resource.is_none() => {
+                let mut set = self.policies.clone();
+                set.resource = Some(named.clone());
+                std::borrow::Cow::Owned(set)
+            }
+            _ => std::borrow::Cow::Borrowed(&self.policies),
+        }
+    }
 }
 
 impl Account {
@@ -314,6 +334,7 @@ impl Account {
             policies: PolicySet::default(),
             notes: Vec::new(),
             partial: false,
+            resources: resources::ResourcePolicies::new(&self.resource_policies),
         };
         let root = subject.graph.root();
         self.add_policies(&mut subject, root, &role.inline, &role.attached, &format!("role {}", role.name));
@@ -344,6 +365,7 @@ impl Account {
                     policies: PolicySet::default(),
                     notes: Vec::new(),
                     partial: false,
+                    resources: resources::ResourcePolicies::new(&self.resource_policies),
                 };
                 let root = subject.graph.root();
                 self.add_policies(&mut subject, root, &user.inline, &user.attached, &format!("user {}", user.name));
@@ -380,6 +402,7 @@ impl Account {
                 principal,
                 policies: PolicySet::default(),
                 partial: false,
+                resources: resources::ResourcePolicies::new(&self.resource_policies),
             }),
             _ => Err(AccountError::Unsupported(format!(
                 "{} is neither an IAM user, a role session nor the root user: iamfit cannot resolve its policies",
