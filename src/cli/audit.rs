@@ -103,6 +103,7 @@ pub fn run(args: &AuditArgs, global: &GlobalArgs, style: &Style) -> CliResult {
             graph,
             notes: Vec::new(),
             partial: false,
+            resources: Default::default(),
         };
         (
             subject,

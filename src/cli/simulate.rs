@@ -32,8 +32,9 @@ pub struct SimulateArgs {
     /// The resource ARN (default `*`).
     #[arg(long, value_name = "ARN", default_value = "*")]
     pub resource: String,
-    /// The principal making the request (user, role or role-session ARN).
-    #[arg(long, value_name = "ARN")]
+    /// The principal making the request (user, role or role-session ARN), or `anonymous` for an
+    /// unauthenticated request (only resource policies naming everyone apply to it).
+    #[arg(long, value_name = "ARN|anonymous")]
     pub principal: Option<String>,
     /// A condition key: key=value, or key=[a,b] for a multivalued key (repeatable).
     #[arg(long, value_name = "KEY=VALUE")]
@@ -56,16 +57,25 @@ pub struct SimulateArgs {
     /// The account that owns the resource, when its ARN does not say (S3 buckets).
     #[arg(long, value_name = "ACCOUNT")]
     pub resource_account: Option<String>,
+    /// The organization's management account: SCPs do not apply to its principals, RCPs not to its
+    /// resources.
+    #[arg(long, value_name = "ACCOUNT")]
+    pub management_account: Option<String>,
 }
 
 /// Reads and parses a policy file; errors name the file, line and column.
 pub fn load_policy(path: &Path) -> Result<NamedPolicy, CliError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| CliError::usage(format!("cannot read policy {}: {e}", path.display())))?;
-    let policy = Document::parse(&text).into_policy().map_err(|e| {
+    // Evaluated as AWS evaluates a stored policy: invalid Action entries match nothing and an empty
+    // Statement grants nothing, with a warning (`iamfit check` reports them as errors).
+    let (policy, warnings) = Document::parse(&text).into_stored_policy().map_err(|e| {
         CliError::usage(format!("{}:{}:{}: {}", path.display(), e.line, e.column, e.message))
             .with_hint(format!("run `iamfit check {}` to see every problem", path.display()))
     })?;
+    for w in warnings {
+        eprintln!("warning: {}: {} (at {}); evaluated as AWS does", path.display(), w.message, w.pointer);
+    }
     Ok(NamedPolicy::new(path.display().to_string(), policy))
 }
 
@@ -88,6 +98,9 @@ pub fn run(args: &SimulateArgs, global: &GlobalArgs, style: &Style) -> CliResult
         resource: args.resource_policy.as_deref().map(load_policy).transpose()?,
         scp: load_levels(&args.scp)?,
         rcp: load_levels(&args.rcp)?,
+        management_account: args.management_account.clone(),
+        write_actions: Some(iamfit_catalog::WRITE_ACTIONS),
+        resource_owned_by_aws: false,
     };
     let principal = args
         .principal
@@ -157,6 +170,9 @@ pub fn run(args: &SimulateArgs, global: &GlobalArgs, style: &Style) -> CliResult
                 if let Some(reason) = d.reason {
                     writeln!(out, "  {}", style.dim(&format!("because {reason}"))).ok();
                 }
+                for note in &d.notes {
+                    writeln!(out, "  {}", style.dim(&format!("note: {note}"))).ok();
+                }
                 if !d.matched.is_empty() {
                     let mut t = Table::new(["layer", "policy", "statement", "effect"]);
                     for m in &d.matched {
@@ -187,6 +203,7 @@ fn explain(d: &Decision) -> String {
     if let Some(r) = d.reason {
         parts.push(format!("because {r}"));
     }
+    parts.extend(d.notes.iter().map(|n| format!("note: {n}")));
     parts.join("; ")
 }
 
@@ -196,7 +213,7 @@ fn run_batch(path: &Path) -> CliResult {
     let reader = std::io::BufReader::new(file);
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let mut cache = BatchEvaluator::default();
+    let mut cache = BatchEvaluator::with_write_actions(iamfit_catalog::WRITE_ACTIONS);
     let mut errors = 0usize;
     for (n, line) in reader.lines().enumerate() {
         let line = line.map_err(|e| CliError::usage(format!("{}: line {}: {e}", path.display(), n + 1)))?;
@@ -216,6 +233,9 @@ fn run_batch(path: &Path) -> CliResult {
         }
         .map_err(|e| CliError::other(format!("cannot write the JSON report: {e}")))?;
         writeln!(out, "{result}").map_err(CliError::write)?;
+        for w in cache.take_warnings() {
+            eprintln!("warning: line {}: {w}; evaluated as AWS does", n + 1);
+        }
     }
     out.flush().ok();
     if errors > 0 {

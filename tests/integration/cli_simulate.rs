@@ -156,3 +156,83 @@ fn batch_keeps_order_and_reports_bad_lines() {
     assert_eq!(results[4]["matched"][0]["layer"], "scp[1]");
     assert!(err.contains("2 request(s) could not be evaluated"));
 }
+
+/// IAM User Guide, "AWS JSON policy elements: Principal", anonymous (public) access:
+/// `"Principal": "*"` and `{"AWS": "*"}` apply to unauthenticated requests
+/// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-anonymous);
+/// identity policies never do.
+#[test]
+fn anonymous_requests_are_decided_by_public_resource_policies() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = dir.path().join("bucket.json");
+    std::fs::write(
+        &bucket,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::public-site/*"}]}"#,
+    )
+    .unwrap();
+    let admin = dir.path().join("admin.json");
+    std::fs::write(
+        &admin,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+    )
+    .unwrap();
+    let run = |action: &str| {
+        let (code, out, err) = iamfit(
+            &[
+                "simulate",
+                "-o",
+                "json",
+                "--principal",
+                "anonymous",
+                "--policy",
+                admin.to_str().unwrap(),
+                "--resource-policy",
+                bucket.to_str().unwrap(),
+                "--action",
+                action,
+                "--resource",
+                "arn:aws:s3:::public-site/index.html",
+            ],
+            None,
+        );
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str::<Value>(&out).unwrap()
+    };
+    assert_eq!(run("s3:GetObject")["decision"], "allow");
+    // The identity policy allows everything, but it is nobody's: an anonymous write is denied.
+    assert_eq!(run("s3:PutObject")["decision"], "implicit-deny");
+
+    let line = serde_json::json!({"id": "anon", "principal": "anonymous", "action": "s3:GetObject",
+        "resource": "arn:aws:s3:::public-site/a", "policies": {"identity": [], "resource": {"Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "s3:GetObject", "Resource": "*"}]}}});
+    let requests = dir.path().join("r.jsonl");
+    std::fs::write(&requests, format!("{line}\n")).unwrap();
+    let (code, out, _) = iamfit(&["simulate", "--requests", requests.to_str().unwrap()], None);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    // A grant to an account does not reach an unauthenticated caller.
+    assert_eq!(v["decision"], "implicit-deny", "{out}");
+}
+
+/// Stored policies are evaluated as AWS evaluates them (an invalid Action entry matches nothing, with a
+/// warning), while `check` still reports the entry as an error
+/// (https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-reference-policy-checks.html).
+#[test]
+fn invalid_action_entries_match_nothing_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("p.json");
+    std::fs::write(
+        &policy,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:Get Object","s3:PutObject"],"Resource":"*"}]}"#,
+    )
+    .unwrap();
+    let p = policy.to_str().unwrap();
+    let (code, out, err) = iamfit(&["simulate", "--policy", p, "--action", "s3:PutObject"], None);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("decision: allow"), "{out}");
+    assert!(err.contains("warning") && err.contains("s3:Get Object"), "{err}");
+    let (_, out, _) = iamfit(&["simulate", "--policy", p, "--action", "s3:GetObject"], None);
+    assert!(out.contains("decision: implicit-deny"), "{out}");
+    let (code, _, _) = iamfit(&["check", p], None);
+    assert_ne!(code, 0, "check still reports the invalid entry as an error");
+}

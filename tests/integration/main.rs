@@ -22,5 +22,6 @@ mod exec_emulator;
 mod live_diff;
 mod record_emulator;
 mod record_trail;
+mod resource_policies;
 mod snapshots;
 mod trail_sources;

@@ -215,6 +215,17 @@ impl Catalog {
         self.service(svc)?.action(act)
     }
 
+    /// Whether the action (`service:Name`, any case) writes: its access level is Write, Permissions
+    /// management or Tagging. Unknown actions do not.
+    pub fn is_write(&self, name: &str) -> bool {
+        self.action(name).is_some_and(|a| {
+            matches!(
+                a.access_level(),
+                AccessLevel::Write | AccessLevel::PermissionsManagement | AccessLevel::Tagging
+            )
+        })
+    }
+
     /// Looks an action name up and, when it is unknown, says whether the service or the action is
     /// unknown and suggests the closest real name.
     pub fn lookup(&self, name: &str) -> Lookup<'_> {
@@ -679,6 +690,11 @@ fn edit_distance(a: &str, b: &str) -> usize {
     }
     prev[b.len()]
 }
+
+/// The evaluator's write classifier backed by the catalog in use ([`Catalog::get`]): with it, writes
+/// on what AWS owns are denied whatever the policies say.
+pub const WRITE_ACTIONS: iamfit_policy::eval::WriteActions =
+    iamfit_policy::eval::WriteActions(|action| Catalog::get().is_write(action));
 
 #[cfg(test)]
 mod tests;

@@ -251,10 +251,11 @@ pub fn analyze_trust(subject: &Subject, role: &Role) -> TrustAnalysis {
         trust.is_some() && authorize(&trust_only_set, &trust_request).verdict == Verdict::Allow;
     let direct_set = PolicySet { resource: trust.clone(), ..Default::default() };
     let trust_direct = trust.is_some() && authorize(&direct_set, &request).verdict == Verdict::Allow;
-    // The identity side alone.
+    // The identity side alone: against a trust policy that delegates to the principal's account, so
+    // that only the identity-based policies (and the boundary) decide.
     let mut identity_set = subject.policies.clone();
     identity_set.session.clear();
-    identity_set.resource = None;
+    identity_set.resource = principal.account.as_deref().and_then(delegating_trust);
     let identity_decision = authorize(&identity_set, &request);
     let identity_allows = identity_decision.verdict == Verdict::Allow;
 
@@ -293,6 +294,17 @@ pub fn analyze_trust(subject: &Subject, role: &Role) -> TrustAnalysis {
         fix_identity,
         decision: full,
     }
+}
+
+/// A trust policy that delegates `sts:AssumeRole` to the account's IAM policies.
+fn delegating_trust(account: &str) -> Option<NamedPolicy> {
+    let text = json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{account}:root")}, "Action": "sts:AssumeRole"}]
+    })
+    .to_string();
+    let policy = iamfit_policy::document::Policy::parse(&text).ok()?;
+    Some(NamedPolicy::new("trust delegating to the account", policy))
 }
 
 /// The warning printed with a trust fix.

@@ -56,6 +56,13 @@ pub struct Policy {
     pub statements: Vec<Statement>,
 }
 
+impl Policy {
+    /// The `Action`/`NotAction` entries that are not action names: they match nothing.
+    pub fn invalid_actions(&self) -> impl Iterator<Item = &ActionPattern> {
+        self.statements.iter().flat_map(|s| s.action.patterns.iter()).filter(|p| !p.is_valid())
+    }
+}
+
 /// One statement of a policy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Statement {
@@ -104,6 +111,9 @@ pub struct ActionPattern {
     lower: Pattern,
     /// The lower-cased service prefix when it has no wildcard (a fast pre-filter).
     service: Option<String>,
+    /// False for text that is not an action name (`s3:`, a comma or a space inside): it matches
+    /// nothing, as AWS evaluates such stored entries.
+    valid: bool,
 }
 
 impl ActionPattern {
@@ -119,11 +129,25 @@ impl ActionPattern {
             location: Location::default(),
             lower: Pattern::new(&lower, Syntax { wildcards: true, variables: false }),
             service,
+            valid: true,
         }
+    }
+
+    /// An entry that is not an action name: kept as written, it matches no action.
+    pub fn invalid(raw: &str) -> Self {
+        ActionPattern { valid: false, ..ActionPattern::new(raw) }
+    }
+
+    /// Whether the entry is a well-formed action name or pattern (invalid entries match nothing).
+    pub fn is_valid(&self) -> bool {
+        self.valid
     }
 
     /// Whether the lower-cased action (`s3:getobject`) matches.
     pub fn matches_lowercase(&self, action_lc: &str, service_lc: &str) -> bool {
+        if !self.valid {
+            return false;
+        }
         if let Some(svc) = &self.service {
             if svc != service_lc {
                 return false;

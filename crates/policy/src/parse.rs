@@ -146,6 +146,42 @@ impl Document {
     }
 }
 
+/// Error codes a document AWS stored may carry and still be evaluated: an `Action` entry that is not
+/// an action name matches nothing, an empty `Statement` list grants nothing.
+const TOLERATED_IN_STORED: &[&str] = &["invalid-action", "empty-statement"];
+
+impl Document {
+    /// The policy as AWS evaluates a document it has stored: errors AWS tolerates in stored policies
+    /// (an `Action` entry that is not an action name, an empty `Statement` list) become warnings,
+    /// returned with the policy; any other error fails as in [`Document::into_policy`]. `iamfit check`
+    /// still reports them as errors.
+    pub fn into_stored_policy(self) -> Result<(Policy, Vec<Finding>), PolicyError> {
+        let tolerated = |f: &Finding| f.severity == Severity::Error && TOLERATED_IN_STORED.contains(&f.code);
+        if self.findings.iter().any(|f| f.severity == Severity::Error && !tolerated(f))
+            || self.policy.is_none()
+        {
+            return self.into_policy().map(|p| (p, Vec::new()));
+        }
+        let warnings = self
+            .findings
+            .iter()
+            .filter(|f| tolerated(f))
+            .map(|f| Finding { severity: Severity::Warning, ..f.clone() })
+            .collect();
+        match self.policy {
+            Some(policy) => Ok((policy, warnings)),
+            None => Err(PolicyError {
+                code: "invalid-policy",
+                message: "not a policy document".into(),
+                line: 1,
+                column: 1,
+                pointer: String::new(),
+                error_count: 1,
+            }),
+        }
+    }
+}
+
 impl Policy {
     /// Parses a policy document (JSON, JSON string or URL-encoded); fails on any grammar error.
     pub fn parse(text: &str) -> Result<Policy, PolicyError> {
@@ -487,7 +523,6 @@ impl Parser {
         let ptr = child(pointer, &m.key);
         let values = self.strings(&m.value, &ptr, &m.key)?;
         let mut patterns = Vec::new();
-        let mut ok = true;
         for (value, span, ptr) in values {
             if value != "*" && !is_action_shape(&value) {
                 self.error(
@@ -496,14 +531,17 @@ impl Parser {
                     span,
                     &ptr,
                 );
-                ok = false;
+                // Kept as a pattern that matches nothing: a document AWS stored is evaluated so.
+                let mut pattern = ActionPattern::invalid(&value);
+                pattern.location = Location { span, pointer: ptr };
+                patterns.push(pattern);
                 continue;
             }
             let mut pattern = ActionPattern::new(&value);
             pattern.location = Location { span, pointer: ptr };
             patterns.push(pattern);
         }
-        ok.then_some(ActionSpec { negated, patterns })
+        Some(ActionSpec { negated, patterns })
     }
 
     fn resources(

@@ -34,7 +34,7 @@ fn load_cases() -> Vec<(String, Value)> {
 fn conformance_cases_match_aws_documented_decisions() {
     let cases = load_cases();
     assert!(cases.len() >= 150, "the suite must hold at least 150 cases, found {}", cases.len());
-    let mut evaluator = BatchEvaluator::default();
+    let mut evaluator = BatchEvaluator::with_write_actions(iamfit_catalog::WRITE_ACTIONS);
     let mut failures = Vec::new();
     let mut ids = std::collections::HashSet::new();
     for (file, case) in &cases {

@@ -176,3 +176,114 @@ proptest! {
         }
     }
 }
+
+// Resource-based policies: who a statement names.
+const RESOURCE_PRINCIPALS: &[&str] = &[
+    r#""*""#,
+    r#"{"AWS":"*"}"#,
+    r#"{"AWS":"arn:aws:iam::111122223333:root"}"#,
+    r#"{"AWS":"111122223333"}"#,
+    r#"{"AWS":"arn:aws:iam::111122223333:role/orders-fn"}"#,
+    r#"{"AWS":"arn:aws:sts::111122223333:assumed-role/orders-fn/orders"}"#,
+    r#"{"AWS":"arn:aws:iam::111122223333:user/bob"}"#,
+    r#"{"AWS":"arn:aws:iam::444455556666:root"}"#,
+];
+/// Key policy principals that do not delegate to the account (no root, no account id).
+const NON_ROOT_PRINCIPALS: &[&str] = &[
+    r#""*""#,
+    r#"{"AWS":"arn:aws:iam::111122223333:role/orders-fn"}"#,
+    r#"{"AWS":"arn:aws:sts::111122223333:assumed-role/orders-fn/orders"}"#,
+    r#"{"AWS":"arn:aws:iam::111122223333:user/bob"}"#,
+    r#"{"AWS":"arn:aws:iam::444455556666:root"}"#,
+];
+const KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+const RBP_RESOURCES: &[&str] = &[
+    "arn:aws:s3:::orders/a",
+    KEY,
+    "arn:aws:iam::111122223333:role/deploy",
+    "arn:aws:kms:us-east-1:444455556666:key/k",
+];
+const RBP_ACTIONS: &[&str] =
+    &["s3:GetObject", "kms:Decrypt", "kms:Encrypt", "sts:AssumeRole", "sts:TagSession"];
+const RBP_ACTION_PATTERNS: &[&str] = &["*", "s3:*", "kms:*", "kms:Decrypt", "sts:AssumeRole", "sts:*"];
+
+/// A resource-based statement naming one of `principals`.
+fn resource_statement(principals: &'static [&'static str]) -> impl Strategy<Value = String> {
+    (
+        any::<bool>(),
+        proptest::sample::subsequence(RBP_ACTION_PATTERNS, 1..3),
+        0..principals.len(),
+        0..CONDITIONS.len(),
+    )
+        .prop_map(move |(allow, actions, principal, cond)| {
+            format!(
+                r#"{{"Effect":"{}","Principal":{},"Action":{},"Resource":"*"{}}}"#,
+                if allow { "Allow" } else { "Deny" },
+                principals[principal],
+                serde_json::to_string(&actions).unwrap(),
+                CONDITIONS[cond]
+            )
+        })
+}
+
+/// An identity statement over the resource-policy actions.
+fn identity_statement() -> impl Strategy<Value = String> {
+    (any::<bool>(), proptest::sample::subsequence(RBP_ACTION_PATTERNS, 1..3), 0..CONDITIONS.len()).prop_map(
+        |(allow, actions, cond)| {
+            format!(
+                r#"{{"Effect":"{}","Action":{},"Resource":"*"{}}}"#,
+                if allow { "Allow" } else { "Deny" },
+                serde_json::to_string(&actions).unwrap(),
+                CONDITIONS[cond]
+            )
+        },
+    )
+}
+
+fn set_with(identity: &[String], resource: Option<&[String]>) -> PolicySet {
+    PolicySet {
+        identity: if identity.is_empty() { Vec::new() } else { vec![policy(identity)] },
+        resource: resource.map(policy),
+        ..Default::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1500, ..ProptestConfig::default() })]
+
+    /// IAM User Guide, "Policy evaluation logic": an explicit deny in any policy overrides any allow,
+    /// resource-based policies included.
+    /// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html>
+    #[test]
+    fn an_added_resource_policy_deny_never_allows(
+        identity in proptest::collection::vec(identity_statement(), 0..4),
+        resource in proptest::collection::vec(resource_statement(RESOURCE_PRINCIPALS), 1..4),
+        extra in resource_statement(RESOURCE_PRINCIPALS),
+        a in 0..RBP_ACTIONS.len(), r in 0..RBP_RESOURCES.len(), ctx in context(),
+    ) {
+        let extra = extra.replacen("\"Allow\"", "\"Deny\"", 1);
+        let before = decide(&set_with(&identity, Some(&resource)), RBP_ACTIONS[a], RBP_RESOURCES[r], &ctx);
+        let mut more = resource.clone();
+        more.push(extra);
+        let after = decide(&set_with(&identity, Some(&more)), RBP_ACTIONS[a], RBP_RESOURCES[r], &ctx);
+        if before != Verdict::Allow { prop_assert_ne!(after, Verdict::Allow); }
+        if before == Verdict::ExplicitDeny { prop_assert_eq!(after, Verdict::ExplicitDeny); }
+    }
+
+    /// AWS KMS Developer Guide, "Key policies": unless the key policy allows the account (its root
+    /// principal) and so enables IAM policies, IAM policies cannot allow access to the key. So with a
+    /// key policy that names no root, whatever the identity policies say, the key decides: adding
+    /// identity allows never turns a denial into an allow.
+    /// <https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html>
+    #[test]
+    fn a_key_policy_without_root_delegation_never_lets_an_identity_allow_through(
+        identity in proptest::collection::vec(identity_statement(), 1..4),
+        key_policy in proptest::collection::vec(resource_statement(NON_ROOT_PRINCIPALS), 1..4),
+        action in prop_oneof![Just("kms:Decrypt"), Just("kms:Encrypt")], ctx in context(),
+    ) {
+        let identity: Vec<String> = identity.into_iter().map(|s| s.replacen("\"Deny\"", "\"Allow\"", 1)).collect();
+        let with_identity = decide(&set_with(&identity, Some(&key_policy)), action, KEY, &ctx);
+        let without = decide(&set_with(&[], Some(&key_policy)), action, KEY, &ctx);
+        prop_assert_eq!(with_identity, without);
+    }
+}

@@ -5,6 +5,7 @@
 //! Both sources produce the same [`Account`], so a live run and an offline run over the same account
 //! give the same answers.
 
+pub mod resources;
 pub mod snapshot;
 
 use std::fmt;
@@ -38,7 +39,9 @@ impl PolicyDocument {
             serde_json::Value::String(s) => s.clone(),
             other => serde_json::to_string_pretty(other).unwrap_or_default(),
         };
-        let policy = iamfit_policy::Document::parse(&text).into_policy()?;
+        // Evaluated as AWS evaluates what it stored: invalid Action entries match nothing, an empty
+        // Statement grants nothing (`check` still reports both as errors).
+        let (policy, _warnings) = iamfit_policy::Document::parse(&text).into_stored_policy()?;
         let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
         Ok(PolicyDocument { policy: Arc::new(policy), json })
     }
@@ -180,6 +183,8 @@ pub struct Account {
     pub functions: Vec<Function>,
     /// Caller identities by profile name.
     pub identities: Vec<(String, CallerIdentity)>,
+    /// Resource-based policies of the resources in play (key, bucket, queue, ... policies).
+    pub resource_policies: Vec<resources::ResourcePolicy>,
 }
 
 /// A problem resolving a principal or function in the account.
@@ -235,6 +240,23 @@ pub struct Subject {
     pub notes: Vec<String>,
     /// True when some policy could not be read: the permissions are a partial view.
     pub partial: bool,
+    /// The resource-based policies known in the subject's account.
+    pub resources: resources::ResourcePolicies,
+}
+
+impl Subject {
+    /// The policy set for a request on `resource`: the subject's policies plus the resource's own
+    /// policy when it is known.
+    pub fn policies_for(&self, resource: &str) -> std::borrow::Cow<'_, PolicySet> {
+        match self.resources.for_resource(resource) {
+            Some(named) if self.policies.resource.is_none() => {
+                let mut set = self.policies.clone();
+                set.resource = Some(named.clone());
+                std::borrow::Cow::Owned(set)
+            }
+            _ => std::borrow::Cow::Borrowed(&self.policies),
+        }
+    }
 }
 
 impl Account {
@@ -312,6 +334,7 @@ impl Account {
             policies: PolicySet::default(),
             notes: Vec::new(),
             partial: false,
+            resources: resources::ResourcePolicies::new(&self.resource_policies),
         };
         let root = subject.graph.root();
         self.add_policies(&mut subject, root, &role.inline, &role.attached, &format!("role {}", role.name));
@@ -342,6 +365,7 @@ impl Account {
                     policies: PolicySet::default(),
                     notes: Vec::new(),
                     partial: false,
+                    resources: resources::ResourcePolicies::new(&self.resource_policies),
                 };
                 let root = subject.graph.root();
                 self.add_policies(&mut subject, root, &user.inline, &user.attached, &format!("user {}", user.name));
@@ -378,6 +402,7 @@ impl Account {
                 principal,
                 policies: PolicySet::default(),
                 partial: false,
+                resources: resources::ResourcePolicies::new(&self.resource_policies),
             }),
             _ => Err(AccountError::Unsupported(format!(
                 "{} is neither an IAM user, a role session nor the root user: iamfit cannot resolve its policies",
@@ -397,6 +422,7 @@ impl Account {
         for p in inline {
             let name = format!("{owner} inline {}", p.name);
             let named = NamedPolicy { name: name.clone().into(), policy: p.document.policy.clone() };
+            note_invalid_actions(subject, &named);
             subject.graph.add_policy(owner_node, Attachment::Inline, &name, Some(named));
         }
         for arn in attached {
@@ -404,6 +430,7 @@ impl Account {
                 Some(m) => {
                     let named =
                         NamedPolicy { name: m.name.clone().into(), policy: m.document.policy.clone() };
+                    note_invalid_actions(subject, &named);
                     subject.graph.add_policy(owner_node, Attachment::Managed, &m.name, Some(named));
                 }
                 None => {
@@ -421,6 +448,7 @@ impl Account {
         match self.managed_policy(arn) {
             Some(m) => {
                 let named = NamedPolicy { name: m.name.clone().into(), policy: m.document.policy.clone() };
+                note_invalid_actions(subject, &named);
                 subject.graph.add_policy(root, Attachment::Boundary, &m.name, Some(named));
             }
             None => {
@@ -430,6 +458,17 @@ impl Account {
                 ));
             }
         }
+    }
+}
+
+/// Says which Action entries of a stored policy are not action names: AWS evaluates them as matching
+/// nothing, and so does iamfit.
+fn note_invalid_actions(subject: &mut Subject, named: &NamedPolicy) {
+    for p in named.policy.invalid_actions() {
+        subject.notes.push(format!(
+            "policy {}: {:?} is not an action name, so it matches nothing (as AWS evaluates it)",
+            named.name, p.raw
+        ));
     }
 }
 

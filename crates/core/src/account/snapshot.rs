@@ -44,7 +44,7 @@ pub enum SnapshotError {
     },
 }
 
-fn read_json(path: &Path) -> Result<Value, SnapshotError> {
+pub(crate) fn read_json(path: &Path) -> Result<Value, SnapshotError> {
     let text = std::fs::read_to_string(path)
         .map_err(|source| SnapshotError::Io { path: path.to_path_buf(), source })?;
     serde_json::from_str(&text).map_err(|e| SnapshotError::Json {
@@ -237,7 +237,7 @@ pub fn read_identity(value: &Value, path: &Path) -> Result<CallerIdentity, Snaps
     })
 }
 
-fn json_files(dir: &Path) -> Result<Vec<PathBuf>, SnapshotError> {
+pub(crate) fn json_files(dir: &Path) -> Result<Vec<PathBuf>, SnapshotError> {
     if !dir.is_dir() {
         return Ok(Vec::new());
     }
@@ -269,6 +269,7 @@ pub fn load(dir: &Path) -> Result<Account, SnapshotError> {
         let profile = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
         account.identities.push((profile, read_identity(&read_json(&path)?, &path)?));
     }
+    account.resource_policies = super::resources::read(dir)?;
     Ok(account)
 }
 
@@ -407,6 +408,7 @@ pub fn write(dir: &Path, account: &Account) -> Result<(), SnapshotError> {
             &json!({"UserId": id.user_id, "Account": id.account, "Arn": id.arn}),
         )?;
     }
+    super::resources::write(dir, &account.resource_policies)?;
     Ok(())
 }
 

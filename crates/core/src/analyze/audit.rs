@@ -14,7 +14,7 @@ use std::fmt;
 use crate::account::Subject;
 use iamfit_catalog::{Catalog, Lookup};
 use iamfit_policy::document::{Effect, Statement};
-use iamfit_policy::eval::NamedPolicy;
+use iamfit_policy::eval::{rules, NamedPolicy};
 use iamfit_trail::map::{coverage, Coverage};
 use iamfit_trail::usage::Usage;
 
@@ -323,7 +323,7 @@ pub fn audit(subject: &Subject, usage: Option<&Usage>, catalog: &Catalog) -> Vec
             .unwrap_or_else(|| "*".into());
         let statement_conditional = !st.conditions.is_empty();
         for (action, what) in ESCALATION {
-            if granted.iter().any(|g| g == action) {
+            if granted.iter().any(|g| g == action) && !only_aws_owned_targets(st, action, catalog) {
                 let wildcard_target = any_resource || st.resource.as_ref().is_some_and(|r| r.negated);
                 let mut sev = if !live(action) {
                     Severity::Medium
@@ -403,6 +403,18 @@ pub fn audit(subject: &Subject, usage: Option<&Usage>, catalog: &Catalog) -> Vec
         ))
     });
     findings
+}
+
+/// Whether every resource the statement names is owned by AWS (AWS managed policies, service-linked
+/// and reserved roles, AWS managed key aliases) and `action` would change it: AWS refuses that
+/// whatever the policies say, so the grant cannot be used to escalate.
+fn only_aws_owned_targets(st: &Statement, action: &str, catalog: &Catalog) -> bool {
+    let Some(resource) = st.resource.as_ref().filter(|r| !r.negated && !r.entries.is_empty()) else {
+        return false;
+    };
+    catalog.is_write(action)
+        && rules::changes_resource(&action.to_ascii_lowercase())
+        && resource.entries.iter().all(|e| rules::owned_by_aws(&e.raw))
 }
 
 /// Granted but never used: the whole statement, whole services, then single actions; actions the
@@ -495,5 +507,44 @@ fn over_grants(
                 if unobservable.len() > 5 { ", ..." } else { "" }
             ),
         ));
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod aws_owned_tests {
+    use super::*;
+    use crate::account::{Account, InlinePolicy, PolicyDocument, Role};
+
+    /// IAM User Guide: AWS managed policies cannot be changed ("You cannot change the permissions
+    /// defined in AWS managed policies",
+    /// https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_managed-vs-inline.html#aws-managed-policies)
+    /// and service-linked roles' permissions cannot be edited
+    /// (https://docs.aws.amazon.com/IAM/latest/UserGuide/using-service-linked-roles.html): grants
+    /// that only reach those are not escalation paths.
+    #[test]
+    fn grants_on_what_aws_owns_are_not_escalation_paths() {
+        let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Sid": "AwsManaged", "Effect": "Allow", "Action": "iam:CreatePolicyVersion", "Resource": "arn:aws:iam::aws:policy/*"},
+            {"Sid": "ServiceLinked", "Effect": "Allow", "Action": "iam:PutRolePolicy", "Resource": "arn:aws:iam::*:role/aws-service-role/*"},
+            {"Sid": "Customer", "Effect": "Allow", "Action": "iam:CreatePolicyVersion", "Resource": "arn:aws:iam::111122223333:policy/*"}
+        ]});
+        let role = Role {
+            name: "ops".into(),
+            arn: "arn:aws:iam::111122223333:role/ops".into(),
+            inline: vec![InlinePolicy {
+                name: "ops".into(),
+                document: PolicyDocument::from_value(&doc).unwrap(),
+            }],
+            ..Default::default()
+        };
+        let account = Account { roles: vec![role], ..Default::default() };
+        let subject = account.role_subject("arn:aws:iam::111122223333:role/ops", "s").unwrap();
+        let escalations: Vec<String> = audit(&subject, None, Catalog::get())
+            .into_iter()
+            .filter(|f| f.kind == "privilege-escalation")
+            .map(|f| f.statement)
+            .collect();
+        assert_eq!(escalations, vec!["Customer".to_string()]);
     }
 }

@@ -270,12 +270,13 @@ pub(crate) fn evaluate(
 ) -> Evaluated {
     let request =
         Request { principal: Some(&subject.principal), action, resource, context, resource_account: None };
-    let high = authorize_with(&subject.policies, &request, ConditionMode::Optimistic);
+    let set = subject.policies_for(resource);
+    let high = authorize_with(&set, &request, ConditionMode::Optimistic);
     if !high.conditional {
         let v = high.verdict;
         return (high, v, false);
     }
-    let low = authorize_with(&subject.policies, &request, ConditionMode::Pessimistic);
+    let low = authorize_with(&set, &request, ConditionMode::Pessimistic);
     let conditional = low.verdict != high.verdict;
     (high, low.verdict, conditional)
 }

@@ -355,14 +355,7 @@ enum Proven {
 impl<'a> Prover<'a> {
     fn new(subject: &'a Subject) -> Self {
         let p = &subject.policies;
-        let set = PolicySet {
-            identity: p.identity.clone(),
-            boundary: p.boundary.clone(),
-            session: p.session.clone(),
-            resource: None,
-            scp: p.scp.clone(),
-            rcp: Vec::new(),
-        };
+        let set = PolicySet { resource: None, rcp: Vec::new(), ..p.clone() };
         let mut text = String::new();
         let mut max_len = 0;
         for named in all_policies(&set) {

@@ -152,9 +152,9 @@ impl PermissionGraph {
     }
 
     /// The policy set the authorizer evaluates: identity policies (the principal's and its groups'),
-    /// and the boundary.
+    /// and the boundary. Writes on what AWS owns are denied (the catalog tells writes apart).
     pub fn policy_set(&self) -> PolicySet {
-        let mut set = PolicySet::default();
+        let mut set = PolicySet { write_actions: Some(iamfit_catalog::WRITE_ACTIONS), ..Default::default() };
         for (policy, attachment) in self.reachable_policies() {
             match attachment {
                 Attachment::Boundary => set.boundary = Some(policy.clone()),

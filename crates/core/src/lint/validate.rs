@@ -215,7 +215,8 @@ impl Lint<'_> {
 
     fn actions(&mut self, st: &Statement) {
         let mut seen: Vec<String> = Vec::new();
-        for pattern in &st.action.patterns {
+        // Entries that are not action names were already reported by the grammar (invalid-action).
+        for pattern in st.action.patterns.iter().filter(|p| p.is_valid()) {
             let raw = pattern.raw.as_str();
             let lower = raw.to_ascii_lowercase();
             if seen.contains(&lower) {
@@ -388,7 +389,7 @@ impl Lint<'_> {
         let resources: Vec<String> = res.entries.iter().map(|e| variables_as_wildcards(&e.raw)).collect();
         let any_star = res.entries.iter().any(|e| e.raw == "*");
         let mut resource_level = Vec::new();
-        for pattern in &st.action.patterns {
+        for pattern in st.action.patterns.iter().filter(|p| p.is_valid()) {
             if pattern.has_wildcards() {
                 let expanded = self.catalog.expand(&pattern.raw);
                 let with_resources =

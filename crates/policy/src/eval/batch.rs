@@ -6,18 +6,34 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{authorize, Decision, NamedPolicy, PolicySet, Principal, Request};
+use super::{authorize, Decision, NamedPolicy, PolicySet, Principal, Request, WriteActions};
 use crate::context::RequestContext;
 use crate::{Document, Policy};
 
 /// Evaluates requests in the contract's batch format, parsing each distinct policy document once
 /// (batches often repeat the same policies).
+///
+/// Documents are read as AWS evaluates stored policies: an `Action` entry that is not an action name
+/// matches nothing and an empty `Statement` list grants nothing, each with a warning
+/// ([`BatchEvaluator::take_warnings`]).
 #[derive(Debug, Default)]
 pub struct BatchEvaluator {
     parsed: HashMap<String, Arc<Policy>>,
+    write_actions: Option<WriteActions>,
+    warnings: Vec<String>,
 }
 
 impl BatchEvaluator {
+    /// An evaluator that knows which actions write, so that writes on what AWS owns are denied.
+    pub fn with_write_actions(write_actions: WriteActions) -> Self {
+        BatchEvaluator { write_actions: Some(write_actions), ..Default::default() }
+    }
+
+    /// The warnings about the documents read since the last call (each distinct document once).
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
+    }
+
     fn get(&mut self, doc: &Value, what: &str) -> Result<NamedPolicy, String> {
         let key = match doc {
             Value::String(s) => s.clone(),
@@ -26,8 +42,11 @@ impl BatchEvaluator {
         let policy = match self.parsed.get(&key) {
             Some(p) => p.clone(),
             None => {
-                let p =
-                    Arc::new(Document::from_value(doc).into_policy().map_err(|e| format!("{what}: {e}"))?);
+                let (p, warnings) =
+                    Document::from_value(doc).into_stored_policy().map_err(|e| format!("{what}: {e}"))?;
+                self.warnings
+                    .extend(warnings.iter().map(|w| format!("{what}: {} (at {})", w.message, w.pointer)));
+                let p = Arc::new(p);
                 self.parsed.insert(key, p.clone());
                 p
             }
@@ -100,6 +119,13 @@ impl BatchEvaluator {
             resource: self.single(policies.get("resource"), "resource")?,
             scp: self.levels(policies.get("scp"), "scp")?,
             rcp: self.levels(policies.get("rcp"), "rcp")?,
+            management_account: text("management_account")?.map(str::to_string),
+            write_actions: self.write_actions,
+            resource_owned_by_aws: match obj.get("resource_owned_by_aws") {
+                None | Some(Value::Null) => false,
+                Some(Value::Bool(b)) => *b,
+                Some(_) => return Err("resource_owned_by_aws must be true or false".into()),
+            },
         };
         let resource_account = text("resource_account")?;
         Ok(authorize(
@@ -129,6 +155,9 @@ pub struct DecisionReport {
     /// Why an implicit deny happened.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// What the decision assumed or could not see (a default key policy, an invalid action).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl DecisionReport {
@@ -141,6 +170,7 @@ impl DecisionReport {
             decision: d.verdict.as_str(),
             matched: d.matched.clone(),
             reason: d.reason.map(|r| r.to_string()),
+            notes: d.notes.iter().map(|n| n.to_string()).collect(),
         }
     }
 }

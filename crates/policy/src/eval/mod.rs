@@ -18,6 +18,7 @@
 
 pub mod batch;
 pub mod principal;
+pub mod rules;
 
 use std::fmt;
 use std::sync::Arc;
@@ -28,6 +29,9 @@ use crate::context::{Layered, RequestContext};
 use crate::document::{Effect, Policy, PrincipalSpec, PrincipalType, Statement};
 
 pub use principal::{Principal, PrincipalKind};
+pub use rules::WriteActions;
+
+use rules::Required;
 
 /// A policy with the name reports use for it (policy name, ARN, or file).
 #[derive(Debug, Clone, PartialEq)]
@@ -60,6 +64,16 @@ pub struct PolicySet {
     pub scp: Vec<Vec<NamedPolicy>>,
     /// Resource control policies by level, root first; each level must allow.
     pub rcp: Vec<Vec<NamedPolicy>>,
+    /// The organization's management account, when known: SCPs do not apply to its principals, nor
+    /// RCPs to its resources.
+    pub management_account: Option<String>,
+    /// Which actions write (the catalog's Write, Permissions management and Tagging levels). With
+    /// it, writes on what AWS owns are denied whatever the policies say; without it that rule is not
+    /// applied.
+    pub write_actions: Option<WriteActions>,
+    /// The resource is owned by AWS although its ARN does not say so (an AWS managed KMS key, known
+    /// from its `KeyManager`).
+    pub resource_owned_by_aws: bool,
 }
 
 /// One request to decide.
@@ -218,6 +232,14 @@ pub enum DenyReason {
     Rcp(usize),
     /// Cross-account: the resource's account does not allow it in a resource-based policy.
     ResourcePolicy,
+    /// A KMS key: the key policy neither allows the principal nor lets the account's IAM policies
+    /// allow it.
+    KeyPolicy,
+    /// `sts:AssumeRole` and its kin: the role's trust policy does not allow it.
+    Trust,
+    /// A write on a resource AWS owns (an AWS managed policy, a service-linked role, an AWS managed
+    /// key): nobody may change it.
+    AwsOwned,
 }
 
 impl fmt::Display for DenyReason {
@@ -231,7 +253,54 @@ impl fmt::Display for DenyReason {
             DenyReason::ResourcePolicy => {
                 f.write_str("cross-account: the resource's resource-based policy does not allow it")
             }
+            DenyReason::KeyPolicy => f.write_str(
+                "the KMS key policy neither allows it nor lets the account's IAM policies allow it",
+            ),
+            DenyReason::Trust => f.write_str("the role's trust policy does not allow it"),
+            DenyReason::AwsOwned => f.write_str("the resource is owned by AWS: nobody can change it"),
         }
+    }
+}
+
+/// What the evaluator assumed or which of AWS's own rules applied, beyond the policies it was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Note {
+    /// A KMS key without a known key policy: AWS's default key policy, which lets the account's IAM
+    /// policies grant access, was assumed.
+    DefaultKeyPolicyAssumed,
+    /// `sts:GetCallerIdentity`: always allowed, no policy can deny it.
+    AlwaysAllowed,
+    /// The principal belongs to the organization's management account: SCPs do not apply.
+    ScpExemptManagementAccount,
+    /// The resource belongs to the organization's management account: RCPs do not apply.
+    RcpExemptManagementAccount,
+    /// The principal is a service-linked role: SCPs and RCPs do not apply.
+    OrganizationExemptServiceLinkedRole,
+    /// An anonymous request: only a resource policy naming everyone (`*`) can allow it.
+    Anonymous,
+}
+
+impl fmt::Display for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Note::DefaultKeyPolicyAssumed => {
+                "no key policy given: AWS's default key policy (which lets the account's IAM policies grant access) was assumed"
+            }
+            Note::AlwaysAllowed => "sts:GetCallerIdentity is always allowed: no policy can deny it",
+            Note::ScpExemptManagementAccount => {
+                "SCPs do not apply: the principal is in the organization's management account"
+            }
+            Note::RcpExemptManagementAccount => {
+                "RCPs do not apply: the resource is in the organization's management account"
+            }
+            Note::OrganizationExemptServiceLinkedRole => {
+                "SCPs and RCPs do not apply to service-linked roles"
+            }
+            Note::Anonymous => {
+                "anonymous request: only a resource-based policy naming everyone (\"*\") can allow it"
+            }
+        })
     }
 }
 
@@ -247,6 +316,8 @@ pub struct Decision {
     pub reason: Option<DenyReason>,
     /// Whether a condition whose keys were unknown took part (only outside [`ConditionMode::Exact`]).
     pub conditional: bool,
+    /// What was assumed, and which of AWS's own rules applied.
+    pub notes: Vec<Note>,
 }
 
 /// How a resource-based policy statement names the requesting principal.
@@ -442,140 +513,251 @@ pub fn authorize_with(set: &PolicySet, request: &Request<'_>, mode: ConditionMod
     decision
 }
 
+/// Which layers reach the request, by AWS's rules on who they apply to.
+struct Reach {
+    /// Identity-based policies, boundary and session policy: not for anonymous requests.
+    identity: bool,
+    /// SCPs: principals of member accounts, except service-linked roles.
+    scp: bool,
+    /// RCPs: resources of member accounts, except for service-linked roles.
+    rcp: bool,
+    notes: Vec<Note>,
+}
+
+impl Reach {
+    fn of(set: &PolicySet, request: &Request<'_>) -> Reach {
+        let mut notes = Vec::new();
+        let principal = request.principal;
+        let anonymous = principal.is_some_and(|p| p.kind == PrincipalKind::Anonymous);
+        if anonymous {
+            notes.push(Note::Anonymous);
+        }
+        let management = set.management_account.as_deref();
+        let in_management =
+            management.is_some() && principal.and_then(|p| p.account.as_deref()) == management;
+        let resource_in_management = management.is_some() && resource_account(request) == management;
+        let linked = principal.is_some_and(rules::service_linked);
+        let mut scp = !anonymous && !set.scp.is_empty();
+        let mut rcp = !set.rcp.is_empty();
+        if scp && in_management {
+            notes.push(Note::ScpExemptManagementAccount);
+            scp = false;
+        }
+        if rcp && resource_in_management {
+            notes.push(Note::RcpExemptManagementAccount);
+            rcp = false;
+        }
+        if (scp || rcp) && linked {
+            notes.push(Note::OrganizationExemptServiceLinkedRole);
+            scp = false;
+            rcp = false;
+        }
+        Reach { identity: !anonymous, scp, rcp, notes }
+    }
+}
+
+/// The statements of every layer that apply to the request.
+struct LayerHits<'p> {
+    identity: Hits<'p>,
+    boundary: Hits<'p>,
+    session: Hits<'p>,
+    resource: Hits<'p>,
+    scp: Vec<Hits<'p>>,
+    rcp: Vec<Hits<'p>>,
+}
+
+impl<'p> LayerHits<'p> {
+    fn scan(set: &'p PolicySet, ev: &Evaluation<'_>, reach: &Reach) -> LayerHits<'p> {
+        let one = |policies: &'p [NamedPolicy], resource_based: bool, applies: bool| {
+            let mut h = Hits::default();
+            if applies {
+                ev.scan(policies, resource_based, &mut h);
+            }
+            h
+        };
+        LayerHits {
+            identity: one(&set.identity, false, reach.identity),
+            boundary: one(set.boundary.as_slice(), false, reach.identity),
+            session: one(&set.session, false, reach.identity),
+            resource: one(set.resource.as_slice(), true, true),
+            scp: if reach.scp { set.scp.iter().map(|l| one(l, false, true)).collect() } else { Vec::new() },
+            rcp: if reach.rcp { set.rcp.iter().map(|l| one(l, false, true)).collect() } else { Vec::new() },
+        }
+    }
+
+    /// Every applicable `Deny` statement.
+    fn denies(&self) -> Vec<Matched> {
+        let mut denies = Vec::new();
+        let layers: [(Layer, &Hits); 4] = [
+            (Layer::Identity, &self.identity),
+            (Layer::Boundary, &self.boundary),
+            (Layer::Session, &self.session),
+            (Layer::Resource, &self.resource),
+        ];
+        for (layer, hits) in layers {
+            denies.extend(hits.denies.iter().map(|(n, s)| matched(layer, n, s)));
+        }
+        for (i, hits) in self.scp.iter().enumerate() {
+            denies.extend(hits.denies.iter().map(|(n, s)| matched(Layer::Scp(i), n, s)));
+        }
+        for (i, hits) in self.rcp.iter().enumerate() {
+            denies.extend(hits.denies.iter().map(|(n, s)| matched(Layer::Rcp(i), n, s)));
+        }
+        denies
+    }
+
+    /// The organization guardrails: every level must allow. The allows, or the first silent level.
+    fn guardrails(&self) -> Result<Vec<Matched>, DenyReason> {
+        let mut guard = Vec::new();
+        for (i, hits) in self.rcp.iter().enumerate() {
+            if hits.allows.is_empty() {
+                return Err(DenyReason::Rcp(i));
+            }
+            guard.extend(hits.allows.iter().map(|(n, s, _)| matched(Layer::Rcp(i), n, s)));
+        }
+        for (i, hits) in self.scp.iter().enumerate() {
+            if hits.allows.is_empty() {
+                return Err(DenyReason::Scp(i));
+            }
+            guard.extend(hits.allows.iter().map(|(n, s, _)| matched(Layer::Scp(i), n, s)));
+        }
+        Ok(guard)
+    }
+
+    /// The resource policy's allows that name the principal at least as `min`.
+    fn resource_allows(&self, min: Named) -> Vec<Matched> {
+        self.resource
+            .allows
+            .iter()
+            .filter(|(_, _, n)| *n >= min)
+            .map(|(p, s, _)| matched(Layer::Resource, p, s))
+            .collect()
+    }
+}
+
+fn decision(
+    verdict: Verdict,
+    matched: Vec<Matched>,
+    reason: Option<DenyReason>,
+    notes: Vec<Note>,
+) -> Decision {
+    Decision { verdict, matched, reason, conditional: false, notes }
+}
+
 fn decide(set: &PolicySet, request: &Request<'_>, ev: &Evaluation<'_>) -> Decision {
-    let mut identity = Hits::default();
-    ev.scan(&set.identity, false, &mut identity);
-    let mut boundary = Hits::default();
-    ev.scan(set.boundary.iter(), false, &mut boundary);
-    let mut session = Hits::default();
-    ev.scan(&set.session, false, &mut session);
-    let mut resource = Hits::default();
-    ev.scan(set.resource.iter(), true, &mut resource);
-    let scp: Vec<Hits> = set
-        .scp
-        .iter()
-        .map(|level| {
-            let mut h = Hits::default();
-            ev.scan(level, false, &mut h);
-            h
-        })
-        .collect();
-    let rcp: Vec<Hits> = set
-        .rcp
-        .iter()
-        .map(|level| {
-            let mut h = Hits::default();
-            ev.scan(level, false, &mut h);
-            h
-        })
-        .collect();
+    // AWS's own rules first: what is always allowed, and what AWS owns.
+    if rules::always_allowed(&ev.action_lc) {
+        return decision(Verdict::Allow, Vec::new(), None, vec![Note::AlwaysAllowed]);
+    }
+    let owned = set.resource_owned_by_aws || rules::owned_by_aws(request.resource);
+    if owned
+        && rules::changes_resource(&ev.action_lc)
+        && set.write_actions.is_some_and(|w| w.is_write(request.action))
+    {
+        return decision(Verdict::ImplicitDeny, Vec::new(), Some(DenyReason::AwsOwned), Vec::new());
+    }
+    let reach = Reach::of(set, request);
+    let hits = LayerHits::scan(set, ev, &reach);
+    let mut notes = reach.notes.clone();
+    let required = rules::required(&ev.action_lc, request.resource);
+    if required == Some(Required::KeyPolicy) && set.resource.is_none() {
+        notes.push(Note::DefaultKeyPolicyAssumed);
+    }
 
     // 1. Explicit deny anywhere.
-    let mut denies = Vec::new();
-    let layers: [(Layer, &Hits); 4] = [
-        (Layer::Identity, &identity),
-        (Layer::Boundary, &boundary),
-        (Layer::Session, &session),
-        (Layer::Resource, &resource),
-    ];
-    for (layer, hits) in layers {
-        denies.extend(hits.denies.iter().map(|(n, s)| matched(layer, n, s)));
-    }
-    for (i, hits) in scp.iter().enumerate() {
-        denies.extend(hits.denies.iter().map(|(n, s)| matched(Layer::Scp(i), n, s)));
-    }
-    for (i, hits) in rcp.iter().enumerate() {
-        denies.extend(hits.denies.iter().map(|(n, s)| matched(Layer::Rcp(i), n, s)));
-    }
+    let denies = hits.denies();
     if !denies.is_empty() {
-        return Decision {
-            verdict: Verdict::ExplicitDeny,
-            matched: denies,
-            reason: None,
-            conditional: false,
-        };
+        return decision(Verdict::ExplicitDeny, denies, None, notes);
     }
-
-    let implicit = |reason: DenyReason, matched: Vec<Matched>| Decision {
-        verdict: Verdict::ImplicitDeny,
-        matched,
-        reason: Some(reason),
-        conditional: false,
-    };
-
     // 2. Organization guardrails: every level must allow.
-    let mut guard = Vec::new();
-    for (i, hits) in rcp.iter().enumerate() {
-        if hits.allows.is_empty() {
-            return implicit(DenyReason::Rcp(i), Vec::new());
+    let guard = match hits.guardrails() {
+        Ok(guard) => guard,
+        Err(reason) => return decision(Verdict::ImplicitDeny, Vec::new(), Some(reason), notes),
+    };
+    match identity_side(set, request, &hits, required, reach.identity) {
+        Ok(mut m) => {
+            m.extend(guard);
+            decision(Verdict::Allow, m, None, notes)
         }
-        guard.extend(hits.allows.iter().map(|(n, s, _)| matched(Layer::Rcp(i), n, s)));
+        Err((reason, m)) => decision(Verdict::ImplicitDeny, m, Some(reason), notes),
     }
-    for (i, hits) in scp.iter().enumerate() {
-        if hits.allows.is_empty() {
-            return implicit(DenyReason::Scp(i), Vec::new());
-        }
-        guard.extend(hits.allows.iter().map(|(n, s, _)| matched(Layer::Scp(i), n, s)));
-    }
+}
 
+/// Steps 3 to 5: the resource policy's direct grants, the identity side within the boundary and the
+/// session policy, and the resource side across accounts. The allowing statements, or why not (with
+/// the allows that were not enough).
+fn identity_side(
+    set: &PolicySet,
+    request: &Request<'_>,
+    hits: &LayerHits<'_>,
+    required: Option<Required>,
+    authenticated: bool,
+) -> Result<Vec<Matched>, (DenyReason, Vec<Matched>)> {
     let principal = request.principal;
     let principal_account = principal.and_then(|p| p.account.as_deref());
     let cross_account = match (principal_account, resource_account(request)) {
         (Some(p), Some(r)) => p != r,
         _ => false,
     };
-
-    let best_resource = resource.allows.iter().map(|(_, _, n)| *n).max();
-    let resource_matched = |min: Named| -> Vec<Matched> {
-        resource
-            .allows
-            .iter()
-            .filter(|(_, _, n)| *n >= min)
-            .map(|(p, s, _)| matched(Layer::Resource, p, s))
-            .collect()
-    };
+    let best_resource = hits.resource.allows.iter().map(|(_, _, n)| *n).max();
 
     // 3. Same account: a direct grant in the resource policy is enough on its own.
     if !cross_account && best_resource == Some(Named::Direct) {
-        let mut m = resource_matched(Named::Direct);
-        m.extend(guard);
-        return Decision { verdict: Verdict::Allow, matched: m, reason: None, conditional: false };
+        return Ok(hits.resource_allows(Named::Direct));
     }
 
     // 4. The identity side: identity allows (plus same-account grants to the role ARN), within the
-    //    boundary and the session policy.
-    let is_root = principal.is_some_and(|p| p.kind == PrincipalKind::Root);
+    //    boundary and the session policy. A KMS key policy or a trust policy must delegate to the
+    //    account for the identity allows to count (AWS's default key policy does).
+    if !authenticated {
+        return Err((DenyReason::NoAllow, Vec::new()));
+    }
+    let default_key_policy = required == Some(Required::KeyPolicy) && set.resource.is_none();
+    let delegated = match required {
+        None => true,
+        Some(_) if default_key_policy => true,
+        Some(_) => hits.resource.allows.iter().any(|(_, _, n)| *n == Named::Account || cross_account),
+    };
+    let is_root = principal.is_some_and(|p| p.kind == PrincipalKind::Root)
+        && (required.is_none() || default_key_policy);
     let role_grant = !cross_account && best_resource == Some(Named::Role);
-    let mut m: Vec<Matched> =
-        identity.allows.iter().map(|(n, s, _)| matched(Layer::Identity, n, s)).collect();
+    let mut m: Vec<Matched> = if delegated {
+        hits.identity.allows.iter().map(|(n, s, _)| matched(Layer::Identity, n, s)).collect()
+    } else {
+        Vec::new()
+    };
     if role_grant {
-        m.extend(resource_matched(Named::Role));
+        m.extend(hits.resource_allows(Named::Role));
     }
     if m.is_empty() && !is_root {
-        return implicit(DenyReason::NoAllow, Vec::new());
+        let reason = match required {
+            Some(Required::KeyPolicy) if !delegated => DenyReason::KeyPolicy,
+            Some(Required::Trust) if !delegated => DenyReason::Trust,
+            _ => DenyReason::NoAllow,
+        };
+        return Err((reason, Vec::new()));
     }
     if set.boundary.is_some() && !is_root {
-        if boundary.allows.is_empty() {
-            return implicit(DenyReason::Boundary, m);
+        if hits.boundary.allows.is_empty() {
+            return Err((DenyReason::Boundary, m));
         }
-        m.extend(boundary.allows.iter().map(|(n, s, _)| matched(Layer::Boundary, n, s)));
+        m.extend(hits.boundary.allows.iter().map(|(n, s, _)| matched(Layer::Boundary, n, s)));
     }
     if !set.session.is_empty() {
-        if session.allows.is_empty() {
-            return implicit(DenyReason::Session, m);
+        if hits.session.allows.is_empty() {
+            return Err((DenyReason::Session, m));
         }
-        m.extend(session.allows.iter().map(|(n, s, _)| matched(Layer::Session, n, s)));
+        m.extend(hits.session.allows.iter().map(|(n, s, _)| matched(Layer::Session, n, s)));
     }
 
     // 5. Across accounts the resource side must allow too.
     if cross_account {
         if best_resource.is_none() {
-            return implicit(DenyReason::ResourcePolicy, m);
+            return Err((DenyReason::ResourcePolicy, m));
         }
-        m.extend(resource_matched(Named::Account));
+        m.extend(hits.resource_allows(Named::Account));
     }
-    m.extend(guard);
-    Decision { verdict: Verdict::Allow, matched: m, reason: None, conditional: false }
+    Ok(m)
 }
 
 #[cfg(test)]

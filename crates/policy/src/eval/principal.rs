@@ -22,6 +22,10 @@ pub enum PrincipalKind {
     Service,
     /// Anything else (kept as an opaque identifier).
     Other,
+    /// An unauthenticated request: only resource-based policies naming everyone (`"Principal": "*"`
+    /// or `{"AWS": "*"}`) apply to it
+    /// (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-anonymous>).
+    Anonymous,
 }
 
 /// A principal and its implicit condition keys.
@@ -42,6 +46,9 @@ pub struct Principal {
     implicit: RequestContext,
 }
 
+/// How the anonymous principal is written on the command line and in the batch format.
+pub const ANONYMOUS: &str = "anonymous";
+
 /// An identifier that is not a principal iamfit understands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrincipalError(pub String);
@@ -61,6 +68,9 @@ impl Principal {
         if id.is_empty() {
             return Err(PrincipalError("empty principal".into()));
         }
+        if id.eq_ignore_ascii_case(ANONYMOUS) {
+            return Ok(Principal::anonymous());
+        }
         if !id.starts_with("arn:") {
             if id.ends_with(".amazonaws.com") || id.ends_with(".amazonaws.com.cn") {
                 let mut p = Principal::bare(id, PrincipalKind::Service);
@@ -71,7 +81,7 @@ impl Principal {
                 return Principal::parse(&format!("arn:aws:iam::{id}:root"));
             }
             return Err(PrincipalError(format!(
-                "{id:?} is not a principal: give an IAM user, role or role-session ARN, an account root ARN, or a service principal"
+                "{id:?} is not a principal: give an IAM user, role or role-session ARN, an account root ARN, a service principal, or anonymous"
             )));
         }
         let parts: Vec<&str> = id.splitn(6, ':').collect();
@@ -139,6 +149,11 @@ impl Principal {
             _ => {}
         }
         Ok(p)
+    }
+
+    /// The anonymous (unauthenticated) caller.
+    pub fn anonymous() -> Principal {
+        Principal::bare(ANONYMOUS, PrincipalKind::Anonymous)
     }
 
     fn bare(id: &str, kind: PrincipalKind) -> Principal {

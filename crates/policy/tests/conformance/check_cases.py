@@ -6,7 +6,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 EXPECT = {"allow", "explicit-deny", "implicit-deny"}
 POLICY_KEYS = {"identity", "boundary", "session", "resource", "scp", "rcp"}
 CASE_KEYS = {"id", "source", "description", "principal", "action", "resource", "context",
-             "resource_account", "policies", "expect"}
+             "resource_account", "management_account", "resource_owned_by_aws", "policies", "expect",
+             "expect_reason", "expect_notes"}
 ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
