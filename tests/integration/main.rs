@@ -18,5 +18,6 @@ mod cli_usage;
 mod emulator_smoke;
 mod exec_emulator;
 mod live_diff;
+mod live_service_needs;
 mod snapshots;
 mod trail_sources;

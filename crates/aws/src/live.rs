@@ -301,7 +301,13 @@ async fn event_source_mappings(
     let items = match listed {
         Ok(items) => items,
         Err(e) => {
-            let e = fail(e, "lambda:ListEventSourceMappings", "lambda:ListEventSourceMappings", "function", function);
+            let e = fail(
+                e,
+                "lambda:ListEventSourceMappings",
+                "lambda:ListEventSourceMappings",
+                "function",
+                function,
+            );
             return note_or_error(e, "event source mappings", function).map(Err);
         }
     };
@@ -340,9 +346,12 @@ async fn event_source_mappings(
             o
         })
         .collect();
-    snapshot::read_event_source_mappings(&json!({"EventSourceMappings": list}), Path::new("ListEventSourceMappings"))
-        .map(Ok)
-        .map_err(|e| LiveError::Document(e.to_string()))
+    snapshot::read_event_source_mappings(
+        &json!({"EventSourceMappings": list}),
+        Path::new("ListEventSourceMappings"),
+    )
+    .map(Ok)
+    .map_err(|e| LiveError::Document(e.to_string()))
 }
 
 /// `GetFunctionEventInvokeConfig`: `Ok(Ok(None))` when the function has none (ResourceNotFound),
@@ -364,7 +373,7 @@ async fn event_invoke_config(
                 // "The function doesn't have an event invoke config": none is configured.
                 LiveError::NotFound { .. } => Ok(Ok(None)),
                 e => note_or_error(e, "asynchronous invocation configuration", function).map(Err),
-            }
+            };
         }
     };
     let destinations = out.destination_config();
@@ -752,4 +761,37 @@ pub async fn authorization_details(config: &SdkConfig) -> Result<Account, LiveEr
     )
     .map_err(|e| LiveError::Document(e.to_string()))?;
     Ok(account)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_or_missing_read_of_the_triggers_is_a_note() {
+        let denied = LiveError::AccessDenied {
+            call: "lambda:ListEventSourceMappings",
+            target: "orders".into(),
+            permission: "lambda:ListEventSourceMappings",
+            detail: "User is not authorized".into(),
+        };
+        let note = note_or_error(denied, "event source mappings", "orders").unwrap();
+        assert!(note.contains("cannot read the event source mappings of orders"), "{note}");
+        assert!(note.contains("lambda:ListEventSourceMappings"), "{note}");
+        let missing = LiveError::NotFound { what: "function", target: "orders".into() };
+        assert!(note_or_error(missing, "event source mappings", "orders").unwrap().contains("not found"));
+        // Anything else (throttling, an unreachable endpoint) stays an error.
+        let throttled = LiveError::Throttled { call: "lambda:ListEventSourceMappings" };
+        assert!(matches!(
+            note_or_error(throttled, "event source mappings", "orders"),
+            Err(LiveError::Throttled { .. })
+        ));
+    }
+
+    #[test]
+    fn sdk_times_become_epoch_seconds_for_the_reader() {
+        let t = aws_sdk_lambda::primitives::DateTime::from_secs(1_790_000_000);
+        assert_eq!(epoch(Some(&t)), json!(1_790_000_000.0));
+        assert_eq!(epoch(None), Value::Null);
+    }
 }

@@ -30,7 +30,8 @@ const ROLE: &str = "arn:aws:iam::444455556666:role/orders-api-role";
 const QUEUE: &str = "arn:aws:sqs:eu-west-1:444455556666:order-requests";
 const FAILURES: &str = "arn:aws:sqs:eu-west-1:444455556666:order-failures";
 const TOPIC: &str = "arn:aws:sns:eu-west-1:444455556666:orders-dead-letters";
-const ACCESS_POINT: &str = "arn:aws:elasticfilesystem:eu-west-1:444455556666:access-point/fsap-0123456789abcdef0";
+const ACCESS_POINT: &str =
+    "arn:aws:elasticfilesystem:eu-west-1:444455556666:access-point/fsap-0123456789abcdef0";
 const KEY: &str = "arn:aws:kms:eu-west-1:444455556666:key/0a1b2c3d-4e5f-6789-abcd-ef0123456789";
 const LOG_GROUP: &str = "arn:aws:logs:eu-west-1:444455556666:log-group:/custom/orders-api:*";
 const TABLE: &str = "arn:aws:dynamodb:eu-west-1:444455556666:table/orders";
@@ -126,7 +127,12 @@ fn role_statements(with_poller: bool) -> Vec<Value> {
     if with_poller {
         statements.push(statement(
             "Poll",
-            &["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"],
+            &[
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+                "sqs:ChangeMessageVisibility",
+            ],
             &["arn:aws:sqs:eu-west-1:444455556666:*"],
         ));
     }
@@ -220,7 +226,12 @@ fn expected_needs() -> Vec<(&'static str, &'static str, &'static str)> {
 fn the_snapshot_reads_the_configuration_and_both_cli_time_formats() {
     let account = load(true);
     // The two companion files are not functions (the reader used to take every functions/*.json).
-    assert_eq!(account.functions.len(), 1, "{:?}", account.functions.iter().map(|f| &f.name).collect::<Vec<_>>());
+    assert_eq!(
+        account.functions.len(),
+        1,
+        "{:?}",
+        account.functions.iter().map(|f| &f.name).collect::<Vec<_>>()
+    );
     let c = &account.functions[0].config;
     assert_eq!(c.log_group.as_deref(), Some("/custom/orders-api"));
     assert!(c.active_tracing());
@@ -261,7 +272,10 @@ fn written_snapshots_read_back_the_same_configuration() {
     assert!(dir.path().join("functions/orders-api.event-source-mappings.json").is_file());
     assert!(dir.path().join("functions/orders-api.event-invoke-config.json").is_file());
     let again = snapshot::load(dir.path()).unwrap();
-    assert_eq!(again.functions[0].config.event_source_mappings, account.functions[0].config.event_source_mappings);
+    assert_eq!(
+        again.functions[0].config.event_source_mappings,
+        account.functions[0].config.event_source_mappings
+    );
     assert_eq!(again.functions[0].config.event_invoke, account.functions[0].config.event_invoke);
     assert_eq!(again.functions[0].config.vpc, account.functions[0].config.vpc);
     assert_eq!(again.functions[0].config.file_systems, account.functions[0].config.file_systems);
@@ -283,12 +297,18 @@ fn the_needs_are_what_the_guide_documents() {
     }
     let efs = needs.needs.iter().find(|n| n.action == "elasticfilesystem:ClientMount").unwrap();
     let c = efs.condition.as_ref().unwrap();
-    assert_eq!((c.operator.as_str(), c.key.as_str(), c.value.as_str()), ("ArnEquals", "elasticfilesystem:AccessPointArn", ACCESS_POINT));
+    assert_eq!(
+        (c.operator.as_str(), c.key.as_str(), c.value.as_str()),
+        ("ArnEquals", "elasticfilesystem:AccessPointArn", ACCESS_POINT)
+    );
     // The environment key: Lambda decrypts through a grant (Securing Lambda environment variables):
     // no statement of the role, an advisory about the key policy.
     assert!(needs.needs.iter().all(|n| !n.action.starts_with("kms:")), "no kms statement is invented");
     let kms = needs.advisories.iter().find(|a| a.topic == "kms-key").expect("a KMS advisory");
-    assert!(kms.message.contains(KEY) && kms.message.contains("key policy") && kms.message.contains("grant"), "{kms:?}");
+    assert!(
+        kms.message.contains(KEY) && kms.message.contains("key policy") && kms.message.contains("grant"),
+        "{kms:?}"
+    );
 }
 
 fn allows(set: &PolicySet, action: &str, resource: &str, context: &RequestContext) -> bool {
@@ -324,7 +344,8 @@ fn generate_allows_each_need_and_nothing_broader_than_the_role() {
     let current = subject(&account);
     let options = Options { lambda_runtime: true, service_needs: Some(needs), ..Options::default() };
     let g = generate(&code_usage(), Some(&current), Catalog::get(), &options);
-    let texts: Vec<String> = g.documents.iter().map(|d| serde_json::to_string(&d.to_json()).unwrap()).collect();
+    let texts: Vec<String> =
+        g.documents.iter().map(|d| serde_json::to_string(&d.to_json()).unwrap()).collect();
     let set = generated_set(&texts);
     let access_point = {
         let mut c = RequestContext::new();
@@ -353,7 +374,11 @@ fn generate_allows_each_need_and_nothing_broader_than_the_role() {
         ("dynamodb:GetItem", TABLE, &empty),
     ];
     for (action, resource, context) in &requests {
-        assert!(allows(&set, action, resource, context), "{action} on {resource} is not allowed by\n{}", texts.join("\n"));
+        assert!(
+            allows(&set, action, resource, context),
+            "{action} on {resource} is not allowed by\n{}",
+            texts.join("\n")
+        );
         assert!(
             allows(&current.policies, action, resource, context),
             "the hand-written request {action} on {resource} is not allowed by the current role"
@@ -362,7 +387,10 @@ fn generate_allows_each_need_and_nothing_broader_than_the_role() {
     // Narrower than the current role: what the role allows beyond the needs is left out.
     let other_ap = {
         let mut c = RequestContext::new();
-        c.set("elasticfilesystem:AccessPointArn", "arn:aws:elasticfilesystem:eu-west-1:444455556666:access-point/fsap-0ffffffffffffffff");
+        c.set(
+            "elasticfilesystem:AccessPointArn",
+            "arn:aws:elasticfilesystem:eu-west-1:444455556666:access-point/fsap-0ffffffffffffffff",
+        );
         c
     };
     let refused: Vec<(&str, &str, &RequestContext)> = vec![
@@ -370,19 +398,43 @@ fn generate_allows_each_need_and_nothing_broader_than_the_role() {
         ("sqs:ChangeMessageVisibility", QUEUE, &empty),
         ("sqs:SendMessage", QUEUE, &empty),
         ("sns:Publish", "arn:aws:sns:eu-west-1:444455556666:other-topic", &empty),
-        ("logs:PutLogEvents", "arn:aws:logs:eu-west-1:444455556666:log-group:/aws/lambda/other:log-stream:x", &empty),
-        ("elasticfilesystem:ClientMount", "arn:aws:elasticfilesystem:eu-west-1:444455556666:file-system/fs-0123456789abcdef0", &other_ap),
+        (
+            "logs:PutLogEvents",
+            "arn:aws:logs:eu-west-1:444455556666:log-group:/aws/lambda/other:log-stream:x",
+            &empty,
+        ),
+        (
+            "elasticfilesystem:ClientMount",
+            "arn:aws:elasticfilesystem:eu-west-1:444455556666:file-system/fs-0123456789abcdef0",
+            &other_ap,
+        ),
         ("dynamodb:PutItem", TABLE, &empty),
     ];
     for (action, resource, context) in &refused {
-        assert!(allows(&current.policies, action, resource, context), "{action} on {resource}: the role allows it");
-        assert!(!allows(&set, action, resource, context), "{action} on {resource} is broader than needed:\n{}", texts.join("\n"));
+        assert!(
+            allows(&current.policies, action, resource, context),
+            "{action} on {resource}: the role allows it"
+        );
+        assert!(
+            !allows(&set, action, resource, context),
+            "{action} on {resource} is broader than needed:\n{}",
+            texts.join("\n")
+        );
     }
     assert_eq!(g.proof.broader_than_current, 0);
     // Their own statements, with Sids that say why, listed apart in the report.
     let doc: Value = serde_json::from_str(&texts[0]).unwrap();
-    let sids: Vec<&str> = doc["Statement"].as_array().unwrap().iter().map(|s| s["Sid"].as_str().unwrap()).collect();
-    for sid in ["LambdaLogs", "LambdaTracing", "LambdaVpc", "LambdaDeadLetter", "LambdaDestination", "LambdaSqsTrigger", "LambdaFileSystem"] {
+    let sids: Vec<&str> =
+        doc["Statement"].as_array().unwrap().iter().map(|s| s["Sid"].as_str().unwrap()).collect();
+    for sid in [
+        "LambdaLogs",
+        "LambdaTracing",
+        "LambdaVpc",
+        "LambdaDeadLetter",
+        "LambdaDestination",
+        "LambdaSqsTrigger",
+        "LambdaFileSystem",
+    ] {
         assert!(sids.contains(&sid), "{sid} in {sids:?}");
     }
     let efs = doc["Statement"].as_array().unwrap().iter().find(|s| s["Sid"] == "LambdaFileSystem").unwrap();
@@ -411,7 +463,11 @@ fn a_need_the_role_does_not_grant_is_left_out_and_said() {
     assert!(!text.contains("sqs:ReceiveMessage"), "{text}");
     let receive = g.service_needs.iter().find(|n| n.action == "sqs:ReceiveMessage").unwrap();
     assert_eq!(receive.status, "not-granted");
-    assert!(g.notes.iter().any(|n| n.contains("NOT granted") && n.contains("sqs:ReceiveMessage")), "{:?}", g.notes);
+    assert!(
+        g.notes.iter().any(|n| n.contains("NOT granted") && n.contains("sqs:ReceiveMessage")),
+        "{:?}",
+        g.notes
+    );
     assert_eq!(g.proof.broader_than_current, 0);
 }
 
@@ -432,7 +488,9 @@ fn audit_reports_a_role_that_lacks_the_poller_permissions() {
     assert_eq!(sorted, ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"]);
     let receive = findings.iter().find(|f| f.action.as_deref() == Some("sqs:ReceiveMessage")).unwrap();
     assert!(
-        receive.message.starts_with("the SQS trigger on queue order-requests cannot poll: the role lacks sqs:ReceiveMessage"),
+        receive.message.starts_with(
+            "the SQS trigger on queue order-requests cannot poll: the role lacks sqs:ReceiveMessage"
+        ),
         "{}",
         receive.message
     );
@@ -449,15 +507,28 @@ fn audit_never_calls_the_services_permissions_over_grants() {
     let account = load(true);
     let (_, needs) = needs_of(&account);
     let findings = audit_function(&subject(&account), Some(&code_usage()), &needs, Catalog::get());
-    let over: Vec<String> = findings.iter().filter(|f| f.kind == "over-grant").map(|f| format!("{f:?}")).collect();
-    for needed in ["logs:PutLogEvents", "xray:PutTraceSegments", "sqs:ReceiveMessage", "elasticfilesystem:ClientMount", "ec2:CreateNetworkInterface"] {
-        assert!(over.iter().all(|f| !f.contains(&format!("\"{needed}\""))), "{needed} reported unused: {over:?}");
+    let over: Vec<String> =
+        findings.iter().filter(|f| f.kind == "over-grant").map(|f| format!("{f:?}")).collect();
+    for needed in [
+        "logs:PutLogEvents",
+        "xray:PutTraceSegments",
+        "sqs:ReceiveMessage",
+        "elasticfilesystem:ClientMount",
+        "ec2:CreateNetworkInterface",
+    ] {
+        assert!(
+            over.iter().all(|f| !f.contains(&format!("\"{needed}\""))),
+            "{needed} reported unused: {over:?}"
+        );
     }
     // The statement of the poller permissions is not "wholly unused", though the code never polls;
     // its one action the configuration does not need is still an over-grant.
     let poll: Vec<&String> = over.iter().filter(|f| f.contains("statement: \"Poll\"")).collect();
     assert_eq!(poll.len(), 1, "{over:?}");
-    assert!(poll[0].contains("sqs:ChangeMessageVisibility") && !poll[0].contains("whole statement"), "{poll:?}");
+    assert!(
+        poll[0].contains("sqs:ChangeMessageVisibility") && !poll[0].contains("whole statement"),
+        "{poll:?}"
+    );
 }
 
 #[test]
@@ -481,4 +552,3 @@ fn usage_coverage_marks_the_services_permissions() {
     // 18 distinct actions in the hand-written list, all granted by the role, none used by the code.
     assert_eq!(report.needed_by_configuration, 18);
 }
-

@@ -10,8 +10,7 @@ use serde_json::{json, Map, Value};
 use super::function_config::cli_time;
 use super::{
     Account, CallerIdentity, EventInvokeConfig, EventSourceMapping, FileSystemMount, Function,
-    FunctionConfig, Group, InlinePolicy, ManagedPolicy, PolicyDocument, Role, SourceAccess, User,
-    VpcConfig,
+    FunctionConfig, Group, InlinePolicy, ManagedPolicy, PolicyDocument, Role, SourceAccess, User, VpcConfig,
 };
 
 /// The file of a function's event source mappings: `functions/NAME.event-source-mappings.json`.
@@ -308,7 +307,10 @@ fn time_at(r: &Reader<'_>, v: &Value, key: &str, at: &str) -> Result<Option<Stri
 }
 
 /// Reads `aws lambda list-event-source-mappings --function-name NAME` output.
-pub fn read_event_source_mappings(value: &Value, path: &Path) -> Result<Vec<EventSourceMapping>, SnapshotError> {
+pub fn read_event_source_mappings(
+    value: &Value,
+    path: &Path,
+) -> Result<Vec<EventSourceMapping>, SnapshotError> {
     let r = Reader { path };
     let Some(list) = value.get("EventSourceMappings").and_then(Value::as_array) else {
         return Err(r.shape(
@@ -697,10 +699,16 @@ pub fn write(dir: &Path, account: &Account) -> Result<(), SnapshotError> {
         let dir = dir.join("functions");
         put(dir.join(format!("{}.json", f.name)), &function_json(f))?;
         if let Some(mappings) = &f.config.event_source_mappings {
-            put(dir.join(format!("{}{EVENT_SOURCE_MAPPINGS_SUFFIX}", f.name)), &event_source_mappings_json(mappings))?;
+            put(
+                dir.join(format!("{}{EVENT_SOURCE_MAPPINGS_SUFFIX}", f.name)),
+                &event_source_mappings_json(mappings),
+            )?;
         }
         if let Some(invoke) = &f.config.event_invoke {
-            put(dir.join(format!("{}{EVENT_INVOKE_CONFIG_SUFFIX}", f.name)), &event_invoke_config_json(f, invoke))?;
+            put(
+                dir.join(format!("{}{EVENT_INVOKE_CONFIG_SUFFIX}", f.name)),
+                &event_invoke_config_json(f, invoke),
+            )?;
         }
     }
     for (profile, id) in &account.identities {

@@ -168,7 +168,8 @@ impl GenDocument {
             .statements
             .iter()
             .map(|s| {
-                let mut v = json!({"Sid": s.sid, "Effect": "Allow", "Action": s.actions, "Resource": s.resources});
+                let mut v =
+                    json!({"Sid": s.sid, "Effect": "Allow", "Action": s.actions, "Resource": s.resources});
                 if let Some(c) = s.condition_json() {
                     v["Condition"] = c;
                 }
@@ -1120,7 +1121,9 @@ fn need_outcome(ctx: &Ctx<'_>, need: &ServiceNeed) -> NeedOutcome {
         .filter(|(a, _)| a.eq_ignore_ascii_case(&need.action))
         .flat_map(|(_, rs)| rs.iter())
         .filter(|r| *r != &need.resource && wildcard::matches(&need.resource, r))
-        .filter(|r| matches!(prover.prove_in(&need.action, &Pat::from_policy(r), rl, &context), Proven::Yes(_)))
+        .filter(|r| {
+            matches!(prover.prove_in(&need.action, &Pat::from_policy(r), rl, &context), Proven::Yes(_))
+        })
         .cloned()
         .collect();
     outcome.status = if inside.is_empty() { "not-granted" } else { "narrowed" };
@@ -1168,7 +1171,13 @@ fn need_statements(outcomes: &mut [NeedOutcome], documents: &[GenDocument]) -> V
             outcomes[i].sid = sid.clone();
         }
         let service = actions.first().and_then(|a| a.split(':').next()).unwrap_or("").to_string();
-        out.push(GenStatement { sid, service, actions, resources, conditions: condition.into_iter().collect() });
+        out.push(GenStatement {
+            sid,
+            service,
+            actions,
+            resources,
+            conditions: condition.into_iter().collect(),
+        });
     }
     out
 }

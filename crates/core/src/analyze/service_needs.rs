@@ -101,10 +101,12 @@ const EVENT_SOURCE_NETWORK_ACTIONS: &[&str] = &[
 
 const LOGS_PAGE: &str =
     "https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html#monitoring-cloudwatchlogs-prereqs";
-const LOG_GROUPS_PAGE: &str = "https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-loggroups.html";
+const LOG_GROUPS_PAGE: &str =
+    "https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-loggroups.html";
 const XRAY_PAGE: &str = "https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html";
 const VPC_PAGE: &str = "https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html";
-const ASYNC_RECORDS_PAGE: &str = "https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html";
+const ASYNC_RECORDS_PAGE: &str =
+    "https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html";
 const SQS_PAGE: &str = "https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html";
 const KINESIS_PAGE: &str = "https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-create.html";
 const KINESIS_ON_FAILURE_PAGE: &str =
@@ -705,9 +707,11 @@ impl Builder<'_> {
             let resource_level =
                 self.catalog.action(action).is_none_or(|a| a.supports_resource_level_permissions());
             let resource = if resource_level { resource.clone() } else { "*".to_string() };
-            let duplicate = self.out.needs.iter().any(|n| {
-                n.action == *action && n.resource == resource && n.condition == condition
-            });
+            let duplicate = self
+                .out
+                .needs
+                .iter()
+                .any(|n| n.action == *action && n.resource == resource && n.condition == condition);
             if duplicate {
                 continue;
             }
@@ -744,7 +748,10 @@ impl Builder<'_> {
                 let cluster = a.resource.strip_prefix("cluster/")?;
                 let kind = if on == On::KafkaTopic { "topic" } else { "group" };
                 let name = extra?;
-                (format!("arn:{}:kafka:{}:{}:{kind}/{cluster}/{name}", a.partition, a.region, a.account), None)
+                (
+                    format!("arn:{}:kafka:{}:{}:{kind}/{cluster}/{name}", a.partition, a.region, a.account),
+                    None,
+                )
             }
             On::FileSystemOfAccessPoint => {
                 let a = arn(target)?;
@@ -826,8 +833,12 @@ fn logs(b: &mut Builder<'_>) {
 
 fn dead_letter(b: &mut Builder<'_>, target: &str) {
     match arn(target).map(|a| a.service) {
-        Some("sqs") => b.add("dead-letter-sqs", &format!("the dead-letter queue {}", short_name(target)), target, None),
-        Some("sns") => b.add("dead-letter-sns", &format!("the dead-letter topic {}", short_name(target)), target, None),
+        Some("sqs") => {
+            b.add("dead-letter-sqs", &format!("the dead-letter queue {}", short_name(target)), target, None)
+        }
+        Some("sns") => {
+            b.add("dead-letter-sns", &format!("the dead-letter topic {}", short_name(target)), target, None)
+        }
         _ => unknown_target(b, "the dead-letter target", target, ASYNC_RECORDS_PAGE),
     }
 }
@@ -864,16 +875,22 @@ fn destination(b: &mut Builder<'_>, target: &str, on_success: bool) {
 fn unknown_target(b: &mut Builder<'_>, what: &str, target: &str, citation: &str) {
     b.out.advisories.push(Advisory {
         topic: "unknown-target".into(),
-        message: format!("{what} {target} is of a kind iamfit has no rule for: check what Lambda needs to deliver to it"),
+        message: format!(
+            "{what} {target} is of a kind iamfit has no rule for: check what Lambda needs to deliver to it"
+        ),
         citation: citation.into(),
     });
 }
 
 /// The needs of one event source mapping, by the service of its source.
 fn event_source_mapping(b: &mut Builder<'_>, m: &EventSourceMapping) {
-    let disabled =
-        if m.state.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("Disabled")) { " (disabled)" } else { "" };
-    let secrets: Vec<&str> = m.source_access.iter().filter(|a| a.is_secret()).map(|a| a.uri.as_str()).collect();
+    let disabled = if m.state.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("Disabled")) {
+        " (disabled)"
+    } else {
+        ""
+    };
+    let secrets: Vec<&str> =
+        m.source_access.iter().filter(|a| a.is_secret()).map(|a| a.uri.as_str()).collect();
     if m.is_self_managed_kafka() {
         let subject = format!(
             "the self-managed Kafka trigger on {}{disabled}",
@@ -962,8 +979,18 @@ fn on_failure(b: &mut Builder<'_>, m: &EventSourceMapping, trigger: &str, citati
     let Some(target) = m.on_failure.as_deref() else { return };
     let name = short_name(target);
     match arn(target).map(|a| a.service) {
-        Some("sqs") => b.add("trigger-on-failure-sqs", &format!("the on-failure queue {name} of {trigger}"), target, None),
-        Some("sns") => b.add("trigger-on-failure-sns", &format!("the on-failure topic {name} of {trigger}"), target, None),
+        Some("sqs") => b.add(
+            "trigger-on-failure-sqs",
+            &format!("the on-failure queue {name} of {trigger}"),
+            target,
+            None,
+        ),
+        Some("sns") => b.add(
+            "trigger-on-failure-sns",
+            &format!("the on-failure topic {name} of {trigger}"),
+            target,
+            None,
+        ),
         Some("s3") => {
             let subject = format!("the on-failure bucket {name} of {trigger}");
             b.add("trigger-on-failure-s3-objects", &subject, target, None);
@@ -994,9 +1021,11 @@ fn advisories(b: &mut Builder<'_>) {
             citation: IMAGES_PAGE.into(),
         });
     }
-    let encrypted_targets = b.out.needs.iter().any(|n| {
-        matches!(n.action.as_str(), "sqs:SendMessage" | "sns:Publish" | "sqs:ReceiveMessage")
-    });
+    let encrypted_targets = b
+        .out
+        .needs
+        .iter()
+        .any(|n| matches!(n.action.as_str(), "sqs:SendMessage" | "sns:Publish" | "sqs:ReceiveMessage"));
     if encrypted_targets {
         b.out.advisories.push(Advisory {
             topic: "encrypted-targets".into(),
@@ -1107,16 +1136,18 @@ pub struct ConfigurationMismatch {
 /// resource) and returns
 /// them: they are no surprise for the code in either direction (a `prod-only` one is the service's
 /// own permission; a `local-only` one is a permission the role lacks, which `audit` reports).
-pub fn set_aside_mismatches(mismatches: &mut Vec<Mismatch>, needs: &ServiceNeeds) -> Vec<ConfigurationMismatch> {
+pub fn set_aside_mismatches(
+    mismatches: &mut Vec<Mismatch>,
+    needs: &ServiceNeeds,
+) -> Vec<ConfigurationMismatch> {
     let mut kept = Vec::new();
     let mut aside = Vec::new();
     for m in std::mem::take(mismatches) {
         // The witness must lie inside the need: a broader witness (`*` where the need names one
         // topic) is still a difference for the code.
-        let need = needs
-            .needs
-            .iter()
-            .find(|n| n.action.eq_ignore_ascii_case(&m.action) && wildcard::matches(&n.resource, &m.resource));
+        let need = needs.needs.iter().find(|n| {
+            n.action.eq_ignore_ascii_case(&m.action) && wildcard::matches(&n.resource, &m.resource)
+        });
         match need {
             Some(n) => aside.push(ConfigurationMismatch {
                 sid: n.sid.clone(),
@@ -1141,8 +1172,16 @@ mod tests {
         let mut ids = BTreeSet::new();
         for r in RULES {
             assert!(ids.insert(r.id), "duplicate rule id {}", r.id);
-            assert!(r.citation.starts_with("https://docs.aws.amazon.com/lambda/latest/dg/"), "{}", r.citation);
-            assert!(r.sid.starts_with("Lambda") && r.sid.chars().all(|c| c.is_ascii_alphanumeric()), "{}", r.sid);
+            assert!(
+                r.citation.starts_with("https://docs.aws.amazon.com/lambda/latest/dg/"),
+                "{}",
+                r.citation
+            );
+            assert!(
+                r.sid.starts_with("Lambda") && r.sid.chars().all(|c| c.is_ascii_alphanumeric()),
+                "{}",
+                r.sid
+            );
             for a in r.actions {
                 assert!(catalog.action(a).is_some(), "{a} of rule {} is not in the catalog", r.id);
             }
@@ -1160,7 +1199,8 @@ mod tests {
             ..Default::default()
         };
         let n = service_needs(&f, Catalog::embedded());
-        let pairs: Vec<(&str, &str)> = n.needs.iter().map(|x| (x.action.as_str(), x.resource.as_str())).collect();
+        let pairs: Vec<(&str, &str)> =
+            n.needs.iter().map(|x| (x.action.as_str(), x.resource.as_str())).collect();
         let group = "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/plain:*";
         assert_eq!(
             pairs,
