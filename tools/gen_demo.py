@@ -8,7 +8,10 @@ Writes, exactly as the AWS CLI prints them (4-space indent, keys in the AWS CLI'
 
     policy-fixtures/demo/account.json                 aws iam get-account-authorization-details
     policy-fixtures/demo/functions/orders.json        aws lambda get-function-configuration --function-name orders
+    policy-fixtures/demo/functions/orders.event-source-mappings.json
+                                                      aws lambda list-event-source-mappings --function-name orders
     policy-fixtures/demo/functions/invoice-renderer.json
+    policy-fixtures/demo/functions/invoice-renderer.event-source-mappings.json
     policy-fixtures/demo/identities/dev.json          aws sts get-caller-identity --profile dev
     policy-fixtures/demo/identities/ci.json           aws sts get-caller-identity --profile ci
 
@@ -48,6 +51,9 @@ TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:order-events"
 SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:orders/db-*"
 EVENT_BUS = f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/default"
 ARTIFACTS_BUCKET = f"arn:aws:s3:::deploy-artifacts-{ACCOUNT}"
+# The orders function's SQS trigger and its dead-letter topic (asynchronous invocations).
+REQUESTS_QUEUE = f"arn:aws:sqs:{REGION}:{ACCOUNT}:order-requests"
+DEAD_LETTER_TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:orders-dead-letters"
 
 IAM = f"arn:aws:iam::{ACCOUNT}"
 AWS_POLICY = "arn:aws:iam::aws:policy"
@@ -176,6 +182,18 @@ ORDERS_RUNTIME = doc(
     stmt("ReadAnySecret", "Allow", "secretsmanager:GetSecretValue", "*"),
     stmt("PassAnyRole", "Allow", "iam:PassRole", "*"),
     stmt("CustomMetrics", "Allow", "cloudwatch:PutMetricData", "*"),
+)
+# What the Lambda service needs for the orders function's configuration: its SQS trigger polls
+# order-requests, discarded asynchronous events go to the dead-letter topic. (Tracing is Active but the
+# role has no X-Ray grant: the designed bug L6.)
+ORDERS_LAMBDA_SERVICE = doc(
+    stmt(
+        "PollOrderRequests",
+        "Allow",
+        ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+        REQUESTS_QUEUE,
+    ),
+    stmt("DeadLetters", "Allow", "sns:Publish", DEAD_LETTER_TOPIC),
 )
 ORDERS_GUARDRAILS = doc(
     stmt("DenyDestructive", "Deny", ["dynamodb:DeleteTable", "s3:DeleteBucket"], "*"),
@@ -423,7 +441,8 @@ def account() -> dict:
              role_tags=tags(team="orders", app="invoice-renderer"),
              last_used="2024-05-20T22:03:11+00:00"),
         role("/service-role/", "orders-fn-role", "2024-01-08T11:24:36+00:00", LAMBDA_TRUST,
-             [inline("orders-guardrails", ORDERS_GUARDRAILS), inline("orders-runtime", ORDERS_RUNTIME)],
+             [inline("orders-guardrails", ORDERS_GUARDRAILS), inline("orders-lambda-service", ORDERS_LAMBDA_SERVICE),
+              inline("orders-runtime", ORDERS_RUNTIME)],
              [attached("AWSLambdaBasicExecutionRole", P_BASIC), attached("orders-data-access", P_ORDERS_DATA)],
              perm_boundary=P_BOUNDARY, role_tags=tags(team="orders", app="orders"),
              last_used="2024-05-21T13:52:09+00:00"),
@@ -462,9 +481,9 @@ def account() -> dict:
 
 
 def function(name, role_arn, handler, code_size, description, timeout, memory, last_modified, env,
-             tracing, arch) -> dict:
+             tracing, arch, dead_letter=None) -> dict:
     runtime = "python3.12"
-    return {
+    cfg = {
         "FunctionName": name,
         "FunctionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}",
         "Runtime": runtime,
@@ -477,6 +496,10 @@ def function(name, role_arn, handler, code_size, description, timeout, memory, l
         "LastModified": last_modified,
         "CodeSha256": code_sha256(name),
         "Version": "$LATEST",
+    }
+    if dead_letter:
+        cfg["DeadLetterConfig"] = {"TargetArn": dead_letter}
+    return cfg | {
         "Environment": {"Variables": env},
         "TracingConfig": {"Mode": tracing},
         "RevisionId": revision_id(name),
@@ -506,13 +529,36 @@ def functions() -> dict:
                 "POWERTOOLS_METRICS_NAMESPACE": "Orders",
                 "LOG_LEVEL": "INFO",
             },
-            "Active", "x86_64"),
+            "Active", "x86_64", dead_letter=DEAD_LETTER_TOPIC),
         "invoice-renderer": function(
             "invoice-renderer", f"{IAM}:role/service-role/invoice-renderer-role", "render.handler", 1873402,
             "Renders invoice PDFs from order documents", 60, 1024, "2024-05-16T09:41:27.000+0000",
             {"BUCKET": BUCKET_NAME, "LOG_LEVEL": "INFO"},
             "PassThrough", "arm64"),
     }
+
+
+def mapping_uuid(name: str) -> str:
+    h = hashlib.sha256(f"iamfit-demo:event-source-mapping:{name}".encode()).hexdigest()
+    return f"{h[0:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}"
+
+
+def event_source_mappings() -> dict:
+    """list-event-source-mappings per function, as AWS CLI v2 prints it (ISO 8601 LastModified)."""
+    uuid = mapping_uuid("orders:order-requests")
+    orders = {
+        "UUID": uuid,
+        "BatchSize": 10,
+        "MaximumBatchingWindowInSeconds": 0,
+        "EventSourceArn": REQUESTS_QUEUE,
+        "FunctionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:orders",
+        "LastModified": "2024-05-21T13:09:12.481000+00:00",
+        "State": "Enabled",
+        "StateTransitionReason": "USER_INITIATED",
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "EventSourceMappingArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:event-source-mapping:{uuid}",
+    }
+    return {"orders": {"EventSourceMappings": [orders]}, "invoice-renderer": {"EventSourceMappings": []}}
 
 
 def identities(acct: dict) -> dict:
@@ -538,6 +584,8 @@ def outputs() -> dict[str, str]:
     files = {"account.json": render(acct)}
     for name, cfg in functions().items():
         files[f"functions/{name}.json"] = render(cfg)
+    for name, mappings in event_source_mappings().items():
+        files[f"functions/{name}.event-source-mappings.json"] = render(mappings)
     for profile, ident in identities(acct).items():
         files[f"identities/{profile}.json"] = render(ident)
     return files

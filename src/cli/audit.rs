@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use serde_json::{json, Value};
 
 use iamfit_catalog::Catalog;
-use iamfit_core::analyze::audit::{audit, Finding, Severity};
+use iamfit_core::analyze::audit::{audit, audit_function, Finding, Severity};
+use iamfit_core::analyze::service_needs::{service_needs, ServiceNeeds};
 use iamfit_core::graph::{Attachment, PermissionGraph};
 use iamfit_policy::eval::{NamedPolicy, PolicySet, Principal};
 use iamfit_policy::Document;
@@ -78,6 +79,8 @@ pub fn run(args: &AuditArgs, global: &GlobalArgs, style: &Style) -> CliResult {
     super::report::check_format("audit", super::report::FINDING_FORMATS, global.output)?;
     let catalog = Catalog::get();
     let mut sources: Vec<Source> = Vec::new();
+    // What the Lambda service needs for the function's configuration (`--function` only).
+    let mut needs: Option<ServiceNeeds> = None;
     let (subject, label, filter, account) = if !args.policy.is_empty() {
         let principal = Principal::parse("arn:aws:iam::000000000000:role/audited-policy")
             .map_err(|e| CliError::other(e.to_string()))?;
@@ -113,6 +116,7 @@ pub fn run(args: &AuditArgs, global: &GlobalArgs, style: &Style) -> CliResult {
         )
     } else if let Some(f) = &args.function {
         let target = principal_filter(Some(f), None, global)?;
+        needs = target.function.as_ref().map(|f| service_needs(f, catalog));
         let subject = target
             .subject
             .ok_or_else(|| CliError::usage(format!("function {f}: its role's policies could not be read")))?;
@@ -134,8 +138,21 @@ pub fn run(args: &AuditArgs, global: &GlobalArgs, style: &Style) -> CliResult {
         }
         None => None,
     };
-    let findings = audit(&subject, replayed.as_ref().map(|r| &r.usage), catalog);
+    let usage = replayed.as_ref().map(|r| &r.usage);
+    let findings = match &needs {
+        Some(n) => audit_function(&subject, usage, n, catalog),
+        None => audit(&subject, usage, catalog),
+    };
     let mut notes: Vec<String> = subject.notes.clone();
+    if let Some(n) = &needs {
+        notes.extend(n.notes.iter().cloned());
+        notes.push(format!(
+            "{} permission(s) the Lambda service needs for the function's configuration ({}) are never reported as over-grants; those the role lacks are missing-service-permission findings",
+            n.needs.len(),
+            n.sids().join(", ")
+        ));
+        notes.extend(n.advisories.iter().map(|a| format!("{} ({})", a.message, a.citation)));
+    }
     match &replayed {
         Some(r) => {
             notes.extend(r.notes.iter().cloned());

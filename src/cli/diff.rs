@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use iamfit_catalog::Catalog;
 use iamfit_core::account::{function_name, Account, Subject};
 use iamfit_core::analyze::diff::{diff, DiffReport, Direction, Mismatch, Normalization, SideDecision};
+use iamfit_core::analyze::service_needs::service_needs;
 
 use super::sarif;
 use super::source::{load_accounts, Loaded};
@@ -89,6 +90,9 @@ pub fn run(args: &DiffArgs, global: &GlobalArgs, style: &Style) -> CliResult {
 
     let catalog = Catalog::get();
     let mut report = diff(&local, &prod, catalog, &norm);
+    // What the Lambda service needs for the function's configuration is no surprise for the code.
+    let needs = service_needs(function, catalog);
+    report.set_aside_service_needs(&needs);
 
     // What the function really did: mismatches on actions it called come first.
     let filter = PrincipalFilter::Role {
@@ -119,6 +123,21 @@ pub fn run(args: &DiffArgs, global: &GlobalArgs, style: &Style) -> CliResult {
     notes.extend(prod.notes.iter().cloned());
     notes.extend(norm.describe());
     notes.extend(trail_notes);
+    notes.extend(needs.notes.iter().cloned());
+    if !report.configuration.is_empty() {
+        let lacking =
+            report.configuration.iter().filter(|c| c.mismatch.direction == Direction::LocalOnly).count();
+        notes.push(format!(
+            "{} mismatch(es) are permissions the Lambda service itself needs for the function's configuration ({}), not the code's: set aside and not counted (JSON: configuration){}",
+            report.configuration.len(),
+            configuration_sids(&report),
+            if lacking > 0 {
+                format!("; {lacking} of them local-only: the role lacks what the Lambda service needs (iamfit audit --function reports it)")
+            } else {
+                String::new()
+            }
+        ));
+    }
 
     let ctx = Context {
         function_account,
@@ -187,6 +206,17 @@ fn side_json(side: &SideDecision) -> Value {
     v
 }
 
+/// The Sids of the set-aside mismatches, in order, once each.
+fn configuration_sids(report: &DiffReport) -> String {
+    let mut sids: Vec<&str> = Vec::new();
+    for c in &report.configuration {
+        if !sids.contains(&c.sid.as_str()) {
+            sids.push(&c.sid);
+        }
+    }
+    sids.join(", ")
+}
+
 fn to_json(ctx: &Context<'_>, report: &DiffReport) -> Value {
     let function = ctx.function_account.function(ctx.function_name).ok();
     let mismatches: Vec<Value> = report
@@ -205,6 +235,23 @@ fn to_json(ctx: &Context<'_>, report: &DiffReport) -> Value {
             })
         })
         .collect();
+    let configuration: Vec<Value> = report
+        .configuration
+        .iter()
+        .map(|c| {
+            let m = &c.mismatch;
+            json!({
+                "direction": m.direction.as_str(),
+                "action": m.action,
+                "resource": m.resource,
+                "local": m.local.decision.verdict.as_str(),
+                "prod": m.prod.decision.verdict.as_str(),
+                "sid": c.sid,
+                "reason": c.reason,
+                "citation": c.citation,
+            })
+        })
+        .collect();
     let count = |d: Direction| report.mismatches.iter().filter(|m| m.direction == d).count();
     json!({
         "function": {"name": ctx.function_name, "arn": function.map(|f| f.arn.clone()), "role_arn": function.map(|f| f.role.clone())},
@@ -215,8 +262,10 @@ fn to_json(ctx: &Context<'_>, report: &DiffReport) -> Value {
             "prod_only": count(Direction::ProdOnly),
             "used_mismatches": report.mismatches.iter().filter(|m| m.used).count(),
             "actions_compared": report.actions_compared,
-            "conditional": report.mismatches.iter().filter(|m| m.conditional()).count()
+            "conditional": report.mismatches.iter().filter(|m| m.conditional()).count(),
+            "needed_by_configuration": report.configuration.len()
         },
+        "configuration": configuration,
         "normalization": ctx.norm.describe(),
         "partial": ctx.local.partial || ctx.prod.partial || ctx.trail_partial,
         "notes": ctx.notes,

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use iamfit_core::analyze::generate::{generate, render, report, Generated, Options};
+use iamfit_core::analyze::service_needs::{service_needs, ServiceNeeds};
 use iamfit_core::resolve::Target;
 use iamfit_core::source::Replay;
 
@@ -19,7 +20,7 @@ use super::{CliError, CliResult, GlobalArgs, Style, EXIT_PARTIAL};
 /// Arguments of `iamfit generate`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "The policy alone is printed on stdout; what was proven, missing permissions, splits and actions CloudTrail cannot show go to stderr (and to --report FILE as JSON).\n\nExamples:\n  iamfit generate --function orders --snapshot policy-fixtures/demo\n  iamfit generate --function orders --trail s3://my-trail-bucket --since 30d --format sam\n  iamfit generate --principal arn:aws:iam::111122223333:role/app --trail ./logs --format terraform --report notes.json"
+    after_help = "The policy alone is printed on stdout; what was proven, missing permissions, splits and actions CloudTrail cannot show go to stderr (and to --report FILE as JSON).\n\nWith --function, what the Lambda service itself needs for the function's configuration (logs, tracing, VPC, triggers, dead-letter queue, destinations, file systems) is added as statements of its own (Sids LambdaLogs, LambdaSqsTrigger, ...), proven against the current grant; --no-service-needs leaves them out.\n\nExamples:\n  iamfit generate --function orders --snapshot policy-fixtures/demo\n  iamfit generate --function orders --trail s3://my-trail-bucket --since 30d --format sam\n  iamfit generate --principal arn:aws:iam::111122223333:role/app --trail ./logs --format terraform --report notes.json"
 )]
 pub struct GenerateArgs {
     #[command(flatten)]
@@ -35,6 +36,10 @@ pub struct GenerateArgs {
     /// Also write the notes as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Leave out what the Lambda service itself needs for the function's configuration (logs,
+    /// tracing, VPC, triggers, destinations, file systems); by default they are their own statements.
+    #[arg(long)]
+    pub no_service_needs: bool,
 }
 
 pub fn run(args: &GenerateArgs, global: &GlobalArgs, style: &Style) -> CliResult {
@@ -45,13 +50,16 @@ pub fn run(args: &GenerateArgs, global: &GlobalArgs, style: &Style) -> CliResult
         ));
     };
     ensure_successful_calls(&r, &target.label)?;
+    let needs = configuration_needs(args, &target);
     let options = Options {
         granularity: args.granularity.into(),
         lambda_runtime: args.who.function.is_some(),
+        service_needs: needs.clone(),
         ..Options::default()
     };
     let mut g = generate(&r.usage, target.subject.as_ref(), Catalog::get(), &options);
     g.notes.splice(0..0, loading_note);
+    g.notes.extend(needs.iter().flat_map(|n| n.notes.iter().cloned()));
     g.notes.extend(r.notes.iter().cloned());
     if !r.usage.unmapped.is_empty() {
         let list: Vec<String> = r.usage.unmapped.keys().map(|(s, n)| format!("{s} {n}")).collect();
@@ -96,6 +104,15 @@ pub fn run(args: &GenerateArgs, global: &GlobalArgs, style: &Style) -> CliResult
         return Ok(ExitCode::from(EXIT_PARTIAL));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the Lambda service needs for the function's configuration (`--function` only, unless
+/// `--no-service-needs`).
+fn configuration_needs(args: &GenerateArgs, target: &Target) -> Option<ServiceNeeds> {
+    if args.no_service_needs {
+        return None;
+    }
+    target.function.as_ref().map(|f| service_needs(f, Catalog::get()))
 }
 
 /// The replay target and its current grant; a note when the grant could not be read.
@@ -159,6 +176,7 @@ fn print_notes(g: &Generated, size_limit: usize, verbose: bool, style: &Style) {
     for n in &g.notes {
         style.note(n);
     }
+    print_service_needs(g, style);
     if !g.missing.is_empty() {
         style.warn(&format!(
             "{} used call(s) are NOT in the policy (the current role does not grant them, or they were denied):",
@@ -182,5 +200,26 @@ fn print_notes(g: &Generated, size_limit: usize, verbose: bool, style: &Style) {
     }
     if g.unobservable.len() > shown {
         eprintln!("  ... and {} more (-v or --report FILE lists them all)", g.unobservable.len() - shown);
+    }
+}
+
+/// The Lambda service's own permissions, apart from the evidence of CloudTrail: one line per Sid,
+/// resource and reason.
+fn print_service_needs(g: &Generated, style: &Style) {
+    if g.service_needs.is_empty() {
+        return;
+    }
+    style.note("needed by the function's configuration (the Lambda service's own calls, not in CloudTrail):");
+    let mut lines: Vec<(String, &str, String, &str, Vec<&str>)> = Vec::new();
+    for n in &g.service_needs {
+        let statement = if n.sid.is_empty() { "NOT in the policy".to_string() } else { n.sid.clone() };
+        let key = (statement, n.status, n.resource.clone(), n.reason.as_str());
+        match lines.iter_mut().find(|l| (&l.0, l.1, &l.2, l.3) == (&key.0, key.1, &key.2, key.3)) {
+            Some(line) => line.4.push(&n.action),
+            None => lines.push((key.0, key.1, key.2, key.3, vec![&n.action])),
+        }
+    }
+    for (statement, status, resource, reason, actions) in lines {
+        eprintln!("  {statement}: {} on {resource} ({status}): {reason}", actions.join(", "));
     }
 }

@@ -11,7 +11,7 @@ use super::{CliError, CliResult, GlobalArgs, Style};
 /// Arguments of `iamfit snapshot`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Writes DIR/account.json (as `aws iam get-account-authorization-details`), DIR/functions/NAME.json\n(as `aws lambda get-function-configuration`) and DIR/identities/PROFILE.json (as `aws sts get-caller-identity`)."
+    after_help = "Writes DIR/account.json (as `aws iam get-account-authorization-details`), DIR/functions/NAME.json\n(as `aws lambda get-function-configuration`), DIR/functions/NAME.event-source-mappings.json (as `aws lambda\nlist-event-source-mappings --function-name NAME`), DIR/functions/NAME.event-invoke-config.json (as `aws lambda\nget-function-event-invoke-config --function-name NAME`, when the function has one) and DIR/identities/PROFILE.json\n(as `aws sts get-caller-identity`)."
 )]
 pub struct SnapshotArgs {
     /// The folder to write (created if needed).
@@ -34,6 +34,11 @@ pub fn run(args: &SnapshotArgs, global: &GlobalArgs, style: &Style) -> CliResult
         .map_err(source_error)?;
     snapshot::write(&args.out, &account).map_err(|e| CliError::other(e.to_string()))?;
     if !global.quiet {
+        for f in &account.functions {
+            for n in &f.config.notes {
+                style.note(n);
+            }
+        }
         style.note(&format!(
             "wrote {}: {} users, {} groups, {} roles, {} managed policies, {} functions, profile {profile}",
             args.out.display(),

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use iamfit_catalog::Catalog;
+use iamfit_core::analyze::service_needs::service_needs;
 use iamfit_core::analyze::usage::{usage_report, UsageReport};
 
 use super::render::Table;
@@ -89,7 +90,8 @@ pub fn run(args: &UsageArgs, global: &GlobalArgs, style: &Style) -> CliResult {
         return Err(CliError::usage("no CloudTrail to read: usage needs --trail")
             .with_hint("use --trail lookup (management events, last 90 days), --trail s3://BUCKET/PREFIX, or --trail PATH to log files"));
     };
-    let report = usage_report(&target.label, &r, target.subject.as_ref(), Catalog::get());
+    let needs = target.function.as_ref().map(|f| service_needs(f, Catalog::get())).unwrap_or_default();
+    let report = usage_report(&target.label, &r, target.subject.as_ref(), &needs, Catalog::get());
     print(&report, global.output, style)?;
     if r.partial() {
         style.warn(&format!(
@@ -156,10 +158,11 @@ impl Report for UsageReport {
         }
         if let Some(c) = &self.coverage {
             s += &format!(
-                "\n{} {} actions granted: {} used, {} unused, {} unobservable by CloudTrail (see -o json)\n",
+                "\n{} {} actions granted: {} used, {} needed by the function's configuration, {} unused, {} unobservable by CloudTrail (see -o json)\n",
                 style.bold("COVERAGE"),
                 c.granted,
                 c.used,
+                c.needed_by_configuration,
                 c.unused,
                 c.unobservable
             );

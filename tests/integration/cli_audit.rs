@@ -103,11 +103,31 @@ fn demo_function_with_trail() {
     assert!(sns["message"].as_str().unwrap().contains("used: sns:Publish"), "{sns}");
     // Actions CloudTrail cannot see are reported apart, not as unused.
     let unobservable: Vec<&Value> = list.iter().filter(|f| f["kind"] == "unobservable").collect();
+    assert!(!unobservable.is_empty());
+    // What the Lambda service needs for the function's configuration (policy-fixtures/README.md: the
+    // logs of AWSLambdaBasicExecutionRole, the SQS trigger on order-requests, the dead-letter topic) is
+    // neither unused nor unobservable: it is needed by the configuration.
+    for needed in ["logs:PutLogEvents", "logs:CreateLogStream", "sqs:ReceiveMessage", "sqs:DeleteMessage"] {
+        let quoted = format!("\"{needed}\"");
+        assert!(over.iter().all(|f| !f.to_string().contains(&quoted)), "{needed} reported unused");
+        assert!(unobservable.iter().all(|f| !f["message"].as_str().unwrap().contains(needed)), "{needed}");
+    }
+    assert!(over.iter().all(|f| f["statement"] != "PollOrderRequests" && f["statement"] != "DeadLetters"));
+    // Tracing is Active and the role has no X-Ray grant (the designed bug L6): a missing permission of
+    // the Lambda service (Visualize Lambda function invocations using AWS X-Ray: xray:PutTraceSegments,
+    // xray:PutTelemetryRecords).
+    let missing = find(&list, "missing-service-permission", "LambdaTracing");
+    let mut actions: Vec<&str> = missing.iter().map(|f| f["action"].as_str().unwrap()).collect();
+    actions.sort();
+    assert_eq!(actions, ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]);
     assert!(
-        unobservable.iter().any(|f| f["message"].as_str().unwrap().contains("logs:PutLogEvents")),
-        "{unobservable:?}"
+        missing[0]["message"].as_str().unwrap().starts_with(
+            "active tracing (TracingConfig.Mode = Active) cannot send traces to X-Ray: the role lacks xray:"
+        ),
+        "{}",
+        missing[0]
     );
-    assert!(over.iter().all(|f| !f.to_string().contains("logs:PutLogEvents")));
+    assert_eq!(list.iter().filter(|f| f["kind"] == "missing-service-permission").count(), 2);
 }
 
 #[test]

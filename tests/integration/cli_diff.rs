@@ -37,8 +37,6 @@ fn designed_local_only_mismatches_are_found() {
         ("sqs:SendMessage", "implicit-deny"),
         ("events:PutEvents", "implicit-deny"),
         ("cloudwatch:PutMetricData", "implicit-deny"),
-        ("xray:PutTraceSegments", "implicit-deny"),
-        ("xray:PutTelemetryRecords", "implicit-deny"),
         ("lambda:InvokeFunction", "implicit-deny"),
         ("logs:FilterLogEvents", "implicit-deny"),
     ];
@@ -59,6 +57,37 @@ fn designed_local_only_mismatches_are_found() {
     );
     let queue = find(&json, "local-only", "sqs:SendMessage").unwrap();
     assert!(queue["resource"].as_str().unwrap().contains(":dev-"), "{queue}");
+}
+
+#[test]
+fn what_the_lambda_service_needs_is_set_aside() {
+    let json = demo_json();
+    let aside = json["configuration"].as_array().expect("the configuration list");
+    let of = |direction: &str, action: &str| {
+        aside.iter().find(|m| m["direction"] == direction && m["action"] == action).cloned()
+    };
+    // L6: tracing is Active, the role has no X-Ray grant: the Lambda service's own permission
+    // (Visualize Lambda function invocations using AWS X-Ray), not a surprise for the code.
+    for action in ["xray:PutTraceSegments", "xray:PutTelemetryRecords"] {
+        let m = of("local-only", action).unwrap_or_else(|| panic!("{action} set aside"));
+        assert_eq!(
+            (m["local"].as_str(), m["prod"].as_str(), m["sid"].as_str()),
+            (Some("allow"), Some("implicit-deny"), Some("LambdaTracing"))
+        );
+        assert!(find(&json, "local-only", action).is_none(), "{action} is not counted as a mismatch");
+    }
+    // The SQS trigger on order-requests: the role polls it, dev cannot (Creating and configuring an
+    // Amazon SQS event source mapping: sqs:ReceiveMessage, sqs:DeleteMessage, sqs:GetQueueAttributes).
+    for action in ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"] {
+        let m = of("prod-only", action).unwrap_or_else(|| panic!("{action} set aside"));
+        assert_eq!(m["resource"], "arn:aws:sqs:us-east-1:111122223333:order-requests");
+        assert_eq!(m["sid"], "LambdaSqsTrigger");
+        assert!(find(&json, "prod-only", action).is_none());
+    }
+    assert_eq!(aside.len(), 5, "{aside:?}");
+    assert_eq!(json["summary"]["needed_by_configuration"], 5);
+    // The code's own sns:Publish (order-events) stays a mismatch: the need is the dead-letter topic.
+    assert!(find(&json, "prod-only", "sns:Publish").is_some());
 }
 
 #[test]

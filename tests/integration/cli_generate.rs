@@ -152,10 +152,57 @@ fn demo_report_has_the_contract_keys() {
     let missing: Vec<&str> =
         v["missing"].as_array().unwrap().iter().map(|m| m["action"].as_str().unwrap()).collect();
     assert_eq!(missing, ["dynamodb:Scan", "events:PutEvents"]);
-    // The Lambda runtime's logging is granted and never seen in CloudTrail: listed, not in the policy.
+    // The Lambda service's logging is never seen in CloudTrail: it is needed by the configuration
+    // (Sending Lambda function logs to CloudWatch Logs), in its own statement, not "unobservable".
     let unobservable: Vec<&str> =
         v["unobservable"].as_array().unwrap().iter().map(|m| m["action"].as_str().unwrap()).collect();
-    assert!(unobservable.contains(&"logs:PutLogEvents"), "{unobservable:?}");
+    assert!(!unobservable.contains(&"logs:PutLogEvents"), "{unobservable:?}");
+    let needs = v["service_needs"].as_array().unwrap();
+    let logs = needs.iter().find(|n| n["action"] == "logs:PutLogEvents").unwrap();
+    assert_eq!(logs["sid"], "LambdaLogs");
+    assert_eq!(logs["status"], "included");
+    assert_eq!(logs["resource"], "arn:aws:logs:us-east-1:111122223333:log-group:/aws/lambda/orders:*");
+    assert!(logs["citation"].as_str().unwrap().starts_with("https://docs.aws.amazon.com/lambda/"));
+    // The role has no X-Ray grant: the tracing need is not granted, so not in the policy.
+    let xray = needs.iter().find(|n| n["action"] == "xray:PutTraceSegments").unwrap();
+    assert_eq!(xray["status"], "not-granted");
+    assert_eq!(xray["sid"], "");
+}
+
+#[test]
+fn the_lambda_services_statements_are_in_the_demo_policy_and_can_be_left_out() {
+    let args = ["generate", "--function", "orders", "--snapshot", "policy-fixtures/demo"];
+    let (code, out, err) = iamfit(&args);
+    assert_eq!(code, 0, "{err}");
+    let set = set_of(std::slice::from_ref(&out));
+    // policy-fixtures/README.md: the SQS trigger on order-requests and the dead-letter topic; the
+    // function's log group is /aws/lambda/orders.
+    for (action, resource) in [
+        ("sqs:ReceiveMessage", "arn:aws:sqs:us-east-1:111122223333:order-requests"),
+        ("sqs:DeleteMessage", "arn:aws:sqs:us-east-1:111122223333:order-requests"),
+        ("sqs:GetQueueAttributes", "arn:aws:sqs:us-east-1:111122223333:order-requests"),
+        ("sns:Publish", "arn:aws:sns:us-east-1:111122223333:orders-dead-letters"),
+        (
+            "logs:PutLogEvents",
+            "arn:aws:logs:us-east-1:111122223333:log-group:/aws/lambda/orders:log-stream:s",
+        ),
+    ] {
+        assert!(allows(&set, action, resource), "{action} on {resource} in\n{out}");
+    }
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    let sids: Vec<&str> =
+        doc["Statement"].as_array().unwrap().iter().map(|s| s["Sid"].as_str().unwrap()).collect();
+    for sid in ["LambdaLogs", "LambdaSqsTrigger", "LambdaDeadLetter"] {
+        assert!(sids.contains(&sid), "{sids:?}");
+    }
+    assert!(err.contains("needed by the function's configuration"), "{err}");
+    assert!(err.contains("xray:PutTraceSegments"), "the tracing need the role lacks is said: {err}");
+
+    let (code, out, _) = iamfit(&[&args[..], &["--no-service-needs"]].concat());
+    assert_eq!(code, 0);
+    assert!(!out.contains("\"Lambda"), "{out}");
+    let set = set_of(std::slice::from_ref(&out));
+    assert!(!allows(&set, "sqs:ReceiveMessage", "arn:aws:sqs:us-east-1:111122223333:order-requests"));
 }
 
 #[test]

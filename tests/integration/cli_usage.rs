@@ -228,7 +228,17 @@ fn coverage_tells_used_unused_and_unobservable_grants() {
     );
     // Denied by the boundary: not a grant at all.
     assert_eq!(status("iam:PassRole"), None);
-    let total =
-        c["used"].as_u64().unwrap() + c["unused"].as_u64().unwrap() + c["unobservable"].as_u64().unwrap();
+    // What the Lambda service needs for the function's configuration (policy-fixtures/README.md: its
+    // logs and its SQS trigger on order-requests) is neither used by the code nor unused.
+    for needed in ["logs:PutLogEvents", "logs:CreateLogGroup", "sqs:ReceiveMessage", "sqs:GetQueueAttributes"]
+    {
+        assert_eq!(status(needed).as_deref(), Some("needed-by-configuration"), "{needed}");
+    }
+    // sns:Publish is used by the code (order-events) and also the dead-letter topic's: used wins.
+    assert_eq!(status("sns:Publish").as_deref(), Some("used"));
+    let total = c["used"].as_u64().unwrap()
+        + c["unused"].as_u64().unwrap()
+        + c["unobservable"].as_u64().unwrap()
+        + c["needed_by_configuration"].as_u64().unwrap();
     assert_eq!(total, c["granted"].as_u64().unwrap());
 }

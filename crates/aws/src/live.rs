@@ -7,15 +7,18 @@
 //! policies attached to them), concurrently.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_iam::error::ProvideErrorMetadata;
 
+use iamfit_core::account::snapshot;
 use iamfit_core::account::{
     Account, CallerIdentity, Function, Group, InlinePolicy, ManagedPolicy, PolicyDocument, Role, User,
 };
+use serde_json::{json, Value};
 
 /// Where and as whom to call AWS.
 #[derive(Debug, Clone, Default)]
@@ -184,26 +187,209 @@ pub async fn caller_identity(config: &SdkConfig) -> Result<CallerIdentity, LiveE
     })
 }
 
-/// A function's configuration.
+/// A function's configuration with its event source mappings and asynchronous invocation
+/// configuration, read through the same reader as a snapshot's `functions/NAME.json` and its
+/// companion files, so both paths agree. A refused or missing read of the mappings or of the
+/// invocation configuration is a note on the function, not an error.
 pub async fn function(config: &SdkConfig, name: &str) -> Result<Function, LiveError> {
     let lambda = aws_sdk_lambda::Client::new(config);
     let out = lambda.get_function_configuration().function_name(name).send().await.map_err(|e| {
         fail(e, "lambda:GetFunctionConfiguration", "lambda:GetFunctionConfiguration", "function", name)
     })?;
-    let mut environment: Vec<(String, String)> = out
-        .environment()
-        .and_then(|e| e.variables())
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        .unwrap_or_default();
-    environment.sort();
-    Ok(Function {
-        name: out.function_name().unwrap_or(name).to_string(),
-        arn: out.function_arn().unwrap_or_default().to_string(),
-        role: out.role().unwrap_or_default().to_string(),
-        runtime: out.runtime().map(|r| r.as_str().to_string()),
-        handler: out.handler().map(str::to_string),
-        environment,
-    })
+    let value = function_configuration_json(&out, name);
+    let mut f = snapshot::read_function(&value, Path::new("GetFunctionConfiguration"))
+        .map_err(|e| LiveError::Document(e.to_string()))?;
+    f.environment.sort();
+    let (mappings, invoke) =
+        tokio::join!(event_source_mappings(&lambda, &f.name), event_invoke_config(&lambda, &f.name));
+    match mappings? {
+        Ok(m) => f.config.event_source_mappings = Some(m),
+        Err(note) => f.config.notes.push(note),
+    }
+    match invoke? {
+        Ok(c) => {
+            f.config.event_invoke = c;
+            f.config.event_invoke_read = true;
+        }
+        Err(note) => f.config.notes.push(note),
+    }
+    Ok(f)
+}
+
+/// The fields of `GetFunctionConfiguration` iamfit reads, as the AWS CLI prints them.
+fn function_configuration_json(
+    out: &aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput,
+    name: &str,
+) -> Value {
+    let mut o = serde_json::Map::new();
+    let mut put = |key: &str, value: Value| {
+        if !value.is_null() {
+            o.insert(key.to_string(), value);
+        }
+    };
+    put("FunctionName", json!(out.function_name().unwrap_or(name)));
+    put("FunctionArn", json!(out.function_arn().unwrap_or_default()));
+    put("Runtime", json!(out.runtime().map(|r| r.as_str())));
+    put("Role", json!(out.role().unwrap_or_default()));
+    put("Handler", json!(out.handler()));
+    if let Some(vars) = out.environment().and_then(|e| e.variables()) {
+        put("Environment", json!({"Variables": vars}));
+    }
+    if let Some(v) = out.vpc_config() {
+        put(
+            "VpcConfig",
+            json!({"SubnetIds": v.subnet_ids(), "SecurityGroupIds": v.security_group_ids(), "VpcId": v.vpc_id()}),
+        );
+    }
+    if let Some(d) = out.dead_letter_config() {
+        put("DeadLetterConfig", json!({"TargetArn": d.target_arn()}));
+    }
+    put("KMSKeyArn", json!(out.kms_key_arn()));
+    if let Some(t) = out.tracing_config() {
+        put("TracingConfig", json!({"Mode": t.mode().map(|m| m.as_str())}));
+    }
+    let layers: Vec<Value> = out.layers().iter().map(|l| json!({"Arn": l.arn()})).collect();
+    put("Layers", json!(layers));
+    let fs: Vec<Value> = out
+        .file_system_configs()
+        .iter()
+        .map(|f| json!({"Arn": f.arn(), "LocalMountPath": f.local_mount_path()}))
+        .collect();
+    put("FileSystemConfigs", json!(fs));
+    put("PackageType", json!(out.package_type().map(|p| p.as_str())));
+    if let Some(s) = out.snap_start() {
+        put("SnapStart", json!({"ApplyOn": s.apply_on().map(|a| a.as_str())}));
+    }
+    if let Some(l) = out.logging_config() {
+        put("LoggingConfig", json!({"LogGroup": l.log_group()}));
+    }
+    Value::Object(o)
+}
+
+/// Epoch seconds, as AWS CLI v1 prints times (the reader takes both CLI formats).
+fn epoch(t: Option<&aws_sdk_lambda::primitives::DateTime>) -> Value {
+    t.and_then(|t| serde_json::Number::from_f64(t.as_secs_f64())).map_or(Value::Null, Value::Number)
+}
+
+/// A note for a read that the caller may not make or that found nothing, else the error.
+fn note_or_error(e: LiveError, what: &str, function: &str) -> Result<String, LiveError> {
+    match e {
+        LiveError::AccessDenied { call, permission, .. } => Ok(format!(
+            "cannot read the {what} of {function}: access denied ({call}; the caller lacks {permission}): what they need from the role is not derived"
+        )),
+        LiveError::NotFound { .. } => {
+            Ok(format!("the {what} of {function} were not found: what they need from the role is not derived"))
+        }
+        other => Err(other),
+    }
+}
+
+/// `ListEventSourceMappings` for a function (every page), through the snapshot reader; `Ok(Err(note))`
+/// when the read is refused.
+async fn event_source_mappings(
+    lambda: &aws_sdk_lambda::Client,
+    function: &str,
+) -> Result<Result<Vec<iamfit_core::account::EventSourceMapping>, String>, LiveError> {
+    let listed = lambda
+        .list_event_source_mappings()
+        .function_name(function)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await;
+    let items = match listed {
+        Ok(items) => items,
+        Err(e) => {
+            let e = fail(
+                e,
+                "lambda:ListEventSourceMappings",
+                "lambda:ListEventSourceMappings",
+                "function",
+                function,
+            );
+            return note_or_error(e, "event source mappings", function).map(Err);
+        }
+    };
+    let list: Vec<Value> = items
+        .iter()
+        .map(|m| {
+            let access: Vec<Value> = m
+                .source_access_configurations()
+                .iter()
+                .map(|a| json!({"Type": a.r#type().map(|t| t.as_str()), "URI": a.uri()}))
+                .collect();
+            let mut o = json!({
+                "UUID": m.uuid(),
+                "EventSourceArn": m.event_source_arn(),
+                "LastModified": epoch(m.last_modified()),
+                "State": m.state(),
+                "DestinationConfig": {"OnFailure": {"Destination": m.destination_config().and_then(|d| d.on_failure()).and_then(|f| f.destination())}},
+                "Topics": m.topics(),
+                "Queues": m.queues(),
+                "SourceAccessConfigurations": access,
+            });
+            if let Some(endpoints) = m.self_managed_event_source().and_then(|s| s.endpoints()) {
+                let servers: Vec<&String> = endpoints
+                    .iter()
+                    .filter(|(k, _)| k.as_str() == "KAFKA_BOOTSTRAP_SERVERS")
+                    .flat_map(|(_, v)| v.iter())
+                    .collect();
+                o["SelfManagedEventSource"] = json!({"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": servers}});
+            }
+            if let Some(g) = m.amazon_managed_kafka_event_source_config().and_then(|c| c.consumer_group_id()) {
+                o["AmazonManagedKafkaEventSourceConfig"] = json!({"ConsumerGroupId": g});
+            }
+            if let Some(g) = m.self_managed_kafka_event_source_config().and_then(|c| c.consumer_group_id()) {
+                o["SelfManagedKafkaEventSourceConfig"] = json!({"ConsumerGroupId": g});
+            }
+            o
+        })
+        .collect();
+    snapshot::read_event_source_mappings(
+        &json!({"EventSourceMappings": list}),
+        Path::new("ListEventSourceMappings"),
+    )
+    .map(Ok)
+    .map_err(|e| LiveError::Document(e.to_string()))
+}
+
+/// `GetFunctionEventInvokeConfig`: `Ok(Ok(None))` when the function has none (ResourceNotFound),
+/// `Ok(Err(note))` when the read is refused.
+async fn event_invoke_config(
+    lambda: &aws_sdk_lambda::Client,
+    function: &str,
+) -> Result<Result<Option<iamfit_core::account::EventInvokeConfig>, String>, LiveError> {
+    let out = match lambda.get_function_event_invoke_config().function_name(function).send().await {
+        Ok(out) => out,
+        Err(e) => {
+            return match fail(
+                e,
+                "lambda:GetFunctionEventInvokeConfig",
+                "lambda:GetFunctionEventInvokeConfig",
+                "asynchronous invocation configuration",
+                function,
+            ) {
+                // "The function doesn't have an event invoke config": none is configured.
+                LiveError::NotFound { .. } => Ok(Ok(None)),
+                e => note_or_error(e, "asynchronous invocation configuration", function).map(Err),
+            };
+        }
+    };
+    let destinations = out.destination_config();
+    let value = json!({
+        "LastModified": epoch(out.last_modified()),
+        "FunctionArn": out.function_arn(),
+        "MaximumRetryAttempts": out.maximum_retry_attempts(),
+        "MaximumEventAgeInSeconds": out.maximum_event_age_in_seconds(),
+        "DestinationConfig": {
+            "OnSuccess": {"Destination": destinations.and_then(|d| d.on_success()).and_then(|s| s.destination())},
+            "OnFailure": {"Destination": destinations.and_then(|d| d.on_failure()).and_then(|s| s.destination())},
+        },
+    });
+    snapshot::read_event_invoke_config(&value, Path::new("GetFunctionEventInvokeConfig"))
+        .map(|c| Ok(Some(c)))
+        .map_err(|e| LiveError::Document(e.to_string()))
 }
 
 /// Reads a role with its inline policies and the names of its attached policies.
@@ -506,7 +692,6 @@ async fn add_missing_policies(iam: &aws_sdk_iam::Client, account: &mut Account) 
 /// Reads the whole account's IAM state with `GetAccountAuthorizationDetails` (all pages), through the
 /// same reader as a snapshot's `account.json`, so both paths agree.
 pub async fn authorization_details(config: &SdkConfig) -> Result<Account, LiveError> {
-    use serde_json::{json, Value};
     let iam = aws_sdk_iam::Client::new(config);
     let pages = iam
         .get_account_authorization_details()
@@ -576,4 +761,37 @@ pub async fn authorization_details(config: &SdkConfig) -> Result<Account, LiveEr
     )
     .map_err(|e| LiveError::Document(e.to_string()))?;
     Ok(account)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_or_missing_read_of_the_triggers_is_a_note() {
+        let denied = LiveError::AccessDenied {
+            call: "lambda:ListEventSourceMappings",
+            target: "orders".into(),
+            permission: "lambda:ListEventSourceMappings",
+            detail: "User is not authorized".into(),
+        };
+        let note = note_or_error(denied, "event source mappings", "orders").unwrap();
+        assert!(note.contains("cannot read the event source mappings of orders"), "{note}");
+        assert!(note.contains("lambda:ListEventSourceMappings"), "{note}");
+        let missing = LiveError::NotFound { what: "function", target: "orders".into() };
+        assert!(note_or_error(missing, "event source mappings", "orders").unwrap().contains("not found"));
+        // Anything else (throttling, an unreachable endpoint) stays an error.
+        let throttled = LiveError::Throttled { call: "lambda:ListEventSourceMappings" };
+        assert!(matches!(
+            note_or_error(throttled, "event source mappings", "orders"),
+            Err(LiveError::Throttled { .. })
+        ));
+    }
+
+    #[test]
+    fn sdk_times_become_epoch_seconds_for_the_reader() {
+        let t = aws_sdk_lambda::primitives::DateTime::from_secs(1_790_000_000);
+        assert_eq!(epoch(Some(&t)), json!(1_790_000_000.0));
+        assert_eq!(epoch(None), Value::Null);
+    }
 }

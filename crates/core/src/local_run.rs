@@ -104,6 +104,7 @@ mod tests {
             runtime: Some("python3.12".into()),
             handler: Some("app.handler".into()),
             environment: vec![("TABLE".into(), "orders".into())],
+            config: Default::default(),
         }
     }
 

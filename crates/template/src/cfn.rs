@@ -255,6 +255,7 @@ fn function(
         runtime: optional("Runtime")?,
         handler: optional("Handler")?,
         environment,
+        config: Default::default(),
     });
     Ok(())
 }

@@ -450,6 +450,7 @@ impl Reader<'_> {
             runtime: r.values.get("runtime").and_then(J::as_str).map(str::to_string),
             handler: r.values.get("handler").and_then(J::as_str).map(str::to_string),
             environment,
+            config: Default::default(),
         });
     }
 

@@ -112,7 +112,8 @@ pub fn lambda_client_in(cfg: &SdkConfig, account: &str) -> aws_sdk_lambda::Clien
     aws_sdk_lambda::Client::from_conf(conf)
 }
 
-fn fail<E: std::error::Error>(what: &str, err: E) -> ! {
+/// Panics with the SDK error in full: test set-up that cannot go on.
+pub fn fail<E: std::error::Error>(what: &str, err: E) -> ! {
     panic!("{what}: {}", DisplayErrorContext(err))
 }
 
@@ -297,4 +298,22 @@ pub async fn create_function(
         .await
         .unwrap_or_else(|e| fail(&format!("CreateFunction {name}"), e));
     out.function_arn().expect("CreateFunction returns the ARN").to_string()
+}
+
+/// Creates an SQS queue in the emulator and returns its ARN. The tests have no SQS SDK: the queue is
+/// made with boto3, which the moto install brings along, from the Python next to `moto_server`.
+pub fn create_sqs_queue(endpoint: &str, name: &str) -> String {
+    let python = super::moto_server_path().with_file_name("python");
+    let script = "import sys, boto3\n\
+                  c = boto3.client('sqs', endpoint_url=sys.argv[1], region_name='us-east-1', \
+                  aws_access_key_id='AKIAIOSFODNN7EXAMPLE', aws_secret_access_key='secret')\n\
+                  url = c.create_queue(QueueName=sys.argv[2])['QueueUrl']\n\
+                  print(c.get_queue_attributes(QueueUrl=url, AttributeNames=['QueueArn'])['Attributes']['QueueArn'])";
+    let out = std::process::Command::new(&python)
+        .args(["-c", script, endpoint, name])
+        .env_clear()
+        .output()
+        .unwrap_or_else(|e| panic!("run {}: {e}", python.display()));
+    assert!(out.status.success(), "CreateQueue {name}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }

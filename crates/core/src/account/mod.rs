@@ -5,8 +5,13 @@
 //! Both sources produce the same [`Account`], so a live run and an offline run over the same account
 //! give the same answers.
 
+pub mod function_config;
 pub mod resources;
 pub mod snapshot;
+
+pub use function_config::{
+    EventInvokeConfig, EventSourceMapping, FileSystemMount, FunctionConfig, SourceAccess, VpcConfig,
+};
 
 use std::fmt;
 use std::sync::Arc;
@@ -144,6 +149,10 @@ pub struct Function {
     pub handler: Option<String>,
     /// Environment variables.
     pub environment: Vec<(String, String)>,
+    /// What the Lambda service itself uses the role for (logs, tracing, VPC, triggers, destinations,
+    /// file systems, keys): the rest of the configuration, its event source mappings and its
+    /// asynchronous invocation configuration. Empty (`Default`) when unknown.
+    pub config: FunctionConfig,
 }
 
 impl Function {
@@ -154,6 +163,18 @@ impl Function {
     /// The account from the function ARN.
     pub fn account(&self) -> Option<&str> {
         self.arn.split(':').nth(4).filter(|r| !r.is_empty())
+    }
+    /// The partition from the function ARN (`aws` when it cannot be read).
+    pub fn partition(&self) -> &str {
+        self.arn.split(':').nth(1).filter(|r| !r.is_empty()).unwrap_or("aws")
+    }
+    /// The log group Lambda writes the function's logs to: `LoggingConfig.LogGroup`, else
+    /// `/aws/lambda/NAME`.
+    pub fn log_group(&self) -> String {
+        match self.config.log_group.as_deref().filter(|g| !g.is_empty()) {
+            Some(g) => g.to_string(),
+            None => format!("/aws/lambda/{}", function_name(&self.name)),
+        }
     }
 }
 

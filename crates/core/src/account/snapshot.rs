@@ -7,9 +7,17 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
 
+use super::function_config::cli_time;
 use super::{
-    Account, CallerIdentity, Function, Group, InlinePolicy, ManagedPolicy, PolicyDocument, Role, User,
+    Account, CallerIdentity, EventInvokeConfig, EventSourceMapping, FileSystemMount, Function,
+    FunctionConfig, Group, InlinePolicy, ManagedPolicy, PolicyDocument, Role, SourceAccess, User, VpcConfig,
 };
+
+/// The file of a function's event source mappings: `functions/NAME.event-source-mappings.json`.
+pub const EVENT_SOURCE_MAPPINGS_SUFFIX: &str = ".event-source-mappings.json";
+/// The file of a function's asynchronous invocation configuration:
+/// `functions/NAME.event-invoke-config.json`.
+pub const EVENT_INVOKE_CONFIG_SUFFIX: &str = ".event-invoke-config.json";
 
 /// A snapshot that cannot be read.
 #[derive(Debug, thiserror::Error)]
@@ -224,6 +232,140 @@ pub fn read_function(value: &Value, path: &Path) -> Result<Function, SnapshotErr
         runtime: value.get("Runtime").and_then(Value::as_str).map(str::to_string),
         handler: value.get("Handler").and_then(Value::as_str).map(str::to_string),
         environment,
+        config: read_function_config(value),
+    })
+}
+
+/// A non-empty string at a JSON path.
+fn text_at(v: &Value, path: &[&str]) -> Option<String> {
+    let mut at = v;
+    for key in path {
+        at = at.get(*key)?;
+    }
+    at.as_str().filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+/// The strings of a list at `key` (non-strings skipped).
+fn strings(v: &Value, key: &str) -> Vec<String> {
+    v.get(key)
+        .and_then(Value::as_array)
+        .map(|l| l.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+/// The configuration fields of `get-function-configuration` the Lambda service uses the role for.
+fn read_function_config(value: &Value) -> FunctionConfig {
+    let vpc = value.get("VpcConfig").map(|v| VpcConfig {
+        subnet_ids: strings(v, "SubnetIds"),
+        security_group_ids: strings(v, "SecurityGroupIds"),
+        vpc_id: text_at(v, &["VpcId"]),
+    });
+    let file_systems = value
+        .get("FileSystemConfigs")
+        .and_then(Value::as_array)
+        .map(|l| {
+            l.iter()
+                .filter_map(|f| {
+                    Some(FileSystemMount {
+                        access_point_arn: text_at(f, &["Arn"])?,
+                        local_mount_path: text_at(f, &["LocalMountPath"]).unwrap_or_default(),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let layers = value
+        .get("Layers")
+        .and_then(Value::as_array)
+        .map(|l| l.iter().filter_map(|x| text_at(x, &["Arn"])).collect())
+        .unwrap_or_default();
+    FunctionConfig {
+        package_type: text_at(value, &["PackageType"]),
+        log_group: text_at(value, &["LoggingConfig", "LogGroup"]),
+        tracing_mode: text_at(value, &["TracingConfig", "Mode"]),
+        vpc: vpc.filter(|v| !v.subnet_ids.is_empty()),
+        dead_letter_target: text_at(value, &["DeadLetterConfig", "TargetArn"]),
+        kms_key_arn: text_at(value, &["KMSKeyArn"]),
+        file_systems,
+        snap_start: text_at(value, &["SnapStart", "ApplyOn"]),
+        layers,
+        ..FunctionConfig::default()
+    }
+}
+
+/// A time the AWS CLI printed (epoch seconds or ISO 8601), as RFC 3339 UTC; a value that is neither
+/// is an error naming the key.
+fn time_at(r: &Reader<'_>, v: &Value, key: &str, at: &str) -> Result<Option<String>, SnapshotError> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(t) => cli_time(t).map(Some).ok_or_else(|| {
+            r.shape(format!(
+                "{at}.{key}: {t} is not a time (expected epoch seconds, as AWS CLI v1 prints, or ISO 8601 text, as v2 prints)"
+            ))
+        }),
+    }
+}
+
+/// Reads `aws lambda list-event-source-mappings --function-name NAME` output.
+pub fn read_event_source_mappings(
+    value: &Value,
+    path: &Path,
+) -> Result<Vec<EventSourceMapping>, SnapshotError> {
+    let r = Reader { path };
+    let Some(list) = value.get("EventSourceMappings").and_then(Value::as_array) else {
+        return Err(r.shape(
+            "not the output of `aws lambda list-event-source-mappings` (no EventSourceMappings list)".into(),
+        ));
+    };
+    list.iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let at = format!("EventSourceMappings[{i}]");
+            let source_access = m
+                .get("SourceAccessConfigurations")
+                .and_then(Value::as_array)
+                .map(|l| {
+                    l.iter()
+                        .filter_map(|a| {
+                            Some(SourceAccess { kind: text_at(a, &["Type"])?, uri: text_at(a, &["URI"])? })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let kafka_bootstrap_servers = m
+                .get("SelfManagedEventSource")
+                .and_then(|s| s.get("Endpoints"))
+                .map(|e| strings(e, "KAFKA_BOOTSTRAP_SERVERS"))
+                .unwrap_or_default();
+            Ok(EventSourceMapping {
+                uuid: r.str(m, "UUID", &at)?,
+                event_source_arn: text_at(m, &["EventSourceArn"]),
+                state: text_at(m, &["State"]),
+                last_modified: time_at(&r, m, "LastModified", &at)?,
+                on_failure: text_at(m, &["DestinationConfig", "OnFailure", "Destination"]),
+                topics: strings(m, "Topics"),
+                queues: strings(m, "Queues"),
+                source_access,
+                kafka_bootstrap_servers,
+                consumer_group_id: text_at(m, &["AmazonManagedKafkaEventSourceConfig", "ConsumerGroupId"])
+                    .or_else(|| text_at(m, &["SelfManagedKafkaEventSourceConfig", "ConsumerGroupId"])),
+            })
+        })
+        .collect()
+}
+
+/// Reads `aws lambda get-function-event-invoke-config --function-name NAME` output.
+pub fn read_event_invoke_config(value: &Value, path: &Path) -> Result<EventInvokeConfig, SnapshotError> {
+    let r = Reader { path };
+    if !value.is_object() || value.get("EventSourceMappings").is_some() {
+        return Err(r.shape("not the output of `aws lambda get-function-event-invoke-config`".into()));
+    }
+    Ok(EventInvokeConfig {
+        last_modified: time_at(&r, value, "LastModified", "config")?,
+        on_success: text_at(value, &["DestinationConfig", "OnSuccess", "Destination"]),
+        on_failure: text_at(value, &["DestinationConfig", "OnFailure", "Destination"]),
+        maximum_retry_attempts: value.get("MaximumRetryAttempts").and_then(Value::as_i64),
+        maximum_event_age_in_seconds: value.get("MaximumEventAgeInSeconds").and_then(Value::as_i64),
     })
 }
 
@@ -251,6 +393,44 @@ pub(crate) fn json_files(dir: &Path) -> Result<Vec<PathBuf>, SnapshotError> {
     Ok(files)
 }
 
+/// Whether a file in `functions/` is a companion of a function file (its event source mappings or
+/// its asynchronous invocation configuration), not a function configuration.
+fn is_companion(path: &Path) -> bool {
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    name.ends_with(EVENT_SOURCE_MAPPINGS_SUFFIX) || name.ends_with(EVENT_INVOKE_CONFIG_SUFFIX)
+}
+
+/// The companion file `functions/BASE{suffix}` of a function, by the function's name first, then by
+/// the stem of its file (a snapshot made by hand may name the files either way).
+fn companion(dir: &Path, function: &Function, file: &Path, suffix: &str) -> Option<PathBuf> {
+    let stem = file.file_stem().map(|s| s.to_string_lossy().to_string());
+    [Some(function.name.clone()), stem]
+        .into_iter()
+        .flatten()
+        .map(|base| dir.join(format!("{base}{suffix}")))
+        .find(|p| p.is_file())
+}
+
+/// A function with its companion files: the event source mappings and the asynchronous invocation
+/// configuration, when present.
+fn read_function_with_companions(dir: &Path, path: &Path) -> Result<Function, SnapshotError> {
+    let mut function = read_function(&read_json(path)?, path)?;
+    if let Some(p) = companion(dir, &function, path, EVENT_SOURCE_MAPPINGS_SUFFIX) {
+        function.config.event_source_mappings = Some(read_event_source_mappings(&read_json(&p)?, &p)?);
+    } else {
+        function.config.notes.push(format!(
+            "the snapshot has no functions/{}{EVENT_SOURCE_MAPPINGS_SUFFIX}: the function's event source mappings are unknown, and what its triggers need from the role is not derived",
+            function.name
+        ));
+    }
+    // `get-function-event-invoke-config` fails when the function has none: no file means none.
+    function.config.event_invoke_read = true;
+    if let Some(p) = companion(dir, &function, path, EVENT_INVOKE_CONFIG_SUFFIX) {
+        function.config.event_invoke = Some(read_event_invoke_config(&read_json(&p)?, &p)?);
+    }
+    Ok(function)
+}
+
 /// Loads a snapshot folder.
 pub fn load(dir: &Path) -> Result<Account, SnapshotError> {
     if !dir.is_dir() {
@@ -262,8 +442,9 @@ pub fn load(dir: &Path) -> Result<Account, SnapshotError> {
     let mut account = Account::default();
     let details = dir.join("account.json");
     read_authorization_details(&read_json(&details)?, &details, &mut account)?;
-    for path in json_files(&dir.join("functions"))? {
-        account.functions.push(read_function(&read_json(&path)?, &path)?);
+    let functions = dir.join("functions");
+    for path in json_files(&functions)?.iter().filter(|p| !is_companion(p)) {
+        account.functions.push(read_function_with_companions(&functions, path)?);
     }
     for path in json_files(&dir.join("identities"))? {
         let profile = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
@@ -372,6 +553,136 @@ pub fn authorization_details_json(account: &Account) -> Value {
     json!({"UserDetailList": users, "GroupDetailList": groups, "RoleDetailList": roles, "Policies": policies, "IsTruncated": false})
 }
 
+/// A function as `aws lambda get-function-configuration` prints it (the fields iamfit reads).
+pub fn function_json(f: &Function) -> Value {
+    let mut o = Map::new();
+    o.insert("FunctionName".into(), json!(f.name));
+    o.insert("FunctionArn".into(), json!(f.arn));
+    if let Some(r) = &f.runtime {
+        o.insert("Runtime".into(), json!(r));
+    }
+    o.insert("Role".into(), json!(f.role));
+    if let Some(h) = &f.handler {
+        o.insert("Handler".into(), json!(h));
+    }
+    let c = &f.config;
+    if let Some(v) = &c.vpc {
+        o.insert(
+            "VpcConfig".into(),
+            json!({"SubnetIds": v.subnet_ids, "SecurityGroupIds": v.security_group_ids, "VpcId": v.vpc_id.clone().unwrap_or_default()}),
+        );
+    }
+    if let Some(t) = &c.dead_letter_target {
+        o.insert("DeadLetterConfig".into(), json!({"TargetArn": t}));
+    }
+    if !f.environment.is_empty() {
+        let vars: Map<String, Value> = f.environment.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+        o.insert("Environment".into(), json!({"Variables": vars}));
+    }
+    if let Some(k) = &c.kms_key_arn {
+        o.insert("KMSKeyArn".into(), json!(k));
+    }
+    if let Some(m) = &c.tracing_mode {
+        o.insert("TracingConfig".into(), json!({"Mode": m}));
+    }
+    if !c.layers.is_empty() {
+        let layers: Vec<Value> = c.layers.iter().map(|a| json!({"Arn": a})).collect();
+        o.insert("Layers".into(), json!(layers));
+    }
+    if !c.file_systems.is_empty() {
+        let fs: Vec<Value> = c
+            .file_systems
+            .iter()
+            .map(|m| json!({"Arn": m.access_point_arn, "LocalMountPath": m.local_mount_path}))
+            .collect();
+        o.insert("FileSystemConfigs".into(), json!(fs));
+    }
+    if let Some(p) = &c.package_type {
+        o.insert("PackageType".into(), json!(p));
+    }
+    if let Some(a) = &c.snap_start {
+        o.insert("SnapStart".into(), json!({"ApplyOn": a}));
+    }
+    if let Some(g) = &c.log_group {
+        o.insert("LoggingConfig".into(), json!({"LogGroup": g}));
+    }
+    Value::Object(o)
+}
+
+/// Event source mappings as `aws lambda list-event-source-mappings` prints them (AWS CLI v2 times).
+pub fn event_source_mappings_json(mappings: &[EventSourceMapping]) -> Value {
+    let list: Vec<Value> = mappings
+        .iter()
+        .map(|m| {
+            let mut o = Map::new();
+            o.insert("UUID".into(), json!(m.uuid));
+            if let Some(a) = &m.event_source_arn {
+                o.insert("EventSourceArn".into(), json!(a));
+            }
+            if let Some(t) = &m.last_modified {
+                o.insert("LastModified".into(), json!(t));
+            }
+            if let Some(s) = &m.state {
+                o.insert("State".into(), json!(s));
+            }
+            if let Some(d) = &m.on_failure {
+                o.insert("DestinationConfig".into(), json!({"OnFailure": {"Destination": d}}));
+            }
+            if !m.topics.is_empty() {
+                o.insert("Topics".into(), json!(m.topics));
+            }
+            if !m.queues.is_empty() {
+                o.insert("Queues".into(), json!(m.queues));
+            }
+            if !m.source_access.is_empty() {
+                let list: Vec<Value> =
+                    m.source_access.iter().map(|a| json!({"Type": a.kind, "URI": a.uri})).collect();
+                o.insert("SourceAccessConfigurations".into(), json!(list));
+            }
+            if !m.kafka_bootstrap_servers.is_empty() {
+                o.insert(
+                    "SelfManagedEventSource".into(),
+                    json!({"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": m.kafka_bootstrap_servers}}),
+                );
+            }
+            if let Some(g) = &m.consumer_group_id {
+                let key = if m.is_self_managed_kafka() {
+                    "SelfManagedKafkaEventSourceConfig"
+                } else {
+                    "AmazonManagedKafkaEventSourceConfig"
+                };
+                o.insert(key.into(), json!({"ConsumerGroupId": g}));
+            }
+            Value::Object(o)
+        })
+        .collect();
+    json!({"EventSourceMappings": list})
+}
+
+/// An asynchronous invocation configuration as `aws lambda get-function-event-invoke-config` prints it.
+pub fn event_invoke_config_json(f: &Function, c: &EventInvokeConfig) -> Value {
+    let mut o = Map::new();
+    if let Some(t) = &c.last_modified {
+        o.insert("LastModified".into(), json!(t));
+    }
+    o.insert("FunctionArn".into(), json!(format!("{}:$LATEST", f.arn)));
+    if let Some(n) = c.maximum_retry_attempts {
+        o.insert("MaximumRetryAttempts".into(), json!(n));
+    }
+    if let Some(n) = c.maximum_event_age_in_seconds {
+        o.insert("MaximumEventAgeInSeconds".into(), json!(n));
+    }
+    let mut dest = Map::new();
+    if let Some(d) = &c.on_success {
+        dest.insert("OnSuccess".into(), json!({"Destination": d}));
+    }
+    if let Some(d) = &c.on_failure {
+        dest.insert("OnFailure".into(), json!({"Destination": d}));
+    }
+    o.insert("DestinationConfig".into(), Value::Object(dest));
+    Value::Object(o)
+}
+
 /// Writes an account as a snapshot folder (creating it). Existing files of the same names are replaced.
 pub fn write(dir: &Path, account: &Account) -> Result<(), SnapshotError> {
     let io = |path: &Path| {
@@ -386,21 +697,20 @@ pub fn write(dir: &Path, account: &Account) -> Result<(), SnapshotError> {
     };
     put(dir.join("account.json"), &authorization_details_json(account))?;
     for f in &account.functions {
-        let mut o = Map::new();
-        o.insert("FunctionName".into(), json!(f.name));
-        o.insert("FunctionArn".into(), json!(f.arn));
-        if let Some(r) = &f.runtime {
-            o.insert("Runtime".into(), json!(r));
+        let dir = dir.join("functions");
+        put(dir.join(format!("{}.json", f.name)), &function_json(f))?;
+        if let Some(mappings) = &f.config.event_source_mappings {
+            put(
+                dir.join(format!("{}{EVENT_SOURCE_MAPPINGS_SUFFIX}", f.name)),
+                &event_source_mappings_json(mappings),
+            )?;
         }
-        o.insert("Role".into(), json!(f.role));
-        if let Some(h) = &f.handler {
-            o.insert("Handler".into(), json!(h));
+        if let Some(invoke) = &f.config.event_invoke {
+            put(
+                dir.join(format!("{}{EVENT_INVOKE_CONFIG_SUFFIX}", f.name)),
+                &event_invoke_config_json(f, invoke),
+            )?;
         }
-        if !f.environment.is_empty() {
-            let vars: Map<String, Value> = f.environment.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
-            o.insert("Environment".into(), json!({"Variables": vars}));
-        }
-        put(dir.join("functions").join(format!("{}.json", f.name)), &Value::Object(o))?;
     }
     for (profile, id) in &account.identities {
         put(

@@ -151,6 +151,19 @@ pub struct DiffReport {
     pub mismatches: Vec<Mismatch>,
     /// How many catalog actions were compared.
     pub actions_compared: usize,
+    /// Mismatches the function's configuration explains (the Lambda service's own permissions), set
+    /// aside by [`DiffReport::set_aside_service_needs`]: no surprise for the code.
+    pub configuration: Vec<super::service_needs::ConfigurationMismatch>,
+}
+
+// Issue 13 (kept apart so that it can be re-applied): the logic is in
+// `super::service_needs::set_aside_mismatches`.
+impl DiffReport {
+    /// Moves the mismatches that what the Lambda service needs for the function's configuration
+    /// explains out of `mismatches` into `configuration`.
+    pub fn set_aside_service_needs(&mut self, needs: &super::service_needs::ServiceNeeds) {
+        self.configuration = super::service_needs::set_aside_mismatches(&mut self.mismatches, needs);
+    }
 }
 
 /// Compares two principals over every catalog action.
@@ -171,7 +184,7 @@ pub fn diff(local: &Subject, prod: &Subject, catalog: &Catalog, norm: &Normaliza
     });
     mismatches
         .sort_by(|a, b| (a.direction, &a.action, &a.resource).cmp(&(b.direction, &b.action, &b.resource)));
-    DiffReport { mismatches, actions_compared: actions.len() }
+    DiffReport { mismatches, actions_compared: actions.len(), configuration: Vec::new() }
 }
 
 /// Which side a candidate resource came from (it is named in that side's account).

@@ -27,6 +27,12 @@
 //! 4. **Size.** A document over IAM's managed-policy limit (6,144 characters without white space) is
 //!    split by service; a service that alone is too large is coarsened (prefix folds of two, then
 //!    wildcards), each coarser pattern proven again.
+//! 5. **The Lambda service's own needs.** For a function's role, what the service needs for the
+//!    function's configuration ([`crate::analyze::service_needs`]: logs, traces, VPC, triggers,
+//!    destinations, file systems) is added as statements of its own (`LambdaLogs`,
+//!    `LambdaSqsTrigger`, ...), each proven against the current grant the same way (narrowed to the
+//!    role's own resources where the role grants only part of it, left out and said where it grants
+//!    none), and listed apart in the notes and the report ([`Generated::service_needs`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -34,6 +40,7 @@ use std::fmt::Write as _;
 use serde_json::{json, Value};
 
 use crate::account::Subject;
+use crate::analyze::service_needs::{Advisory, NeedCondition, ServiceNeed, ServiceNeeds};
 use iamfit_catalog::Catalog;
 use iamfit_policy::context::RequestContext;
 use iamfit_policy::document::Effect;
@@ -75,6 +82,10 @@ pub struct Options {
     /// The principal is a Lambda function's role: the runtime's own actions (CloudWatch Logs, X-Ray)
     /// are listed as unobservable when granted.
     pub lambda_runtime: bool,
+    /// What the Lambda service needs for the function's configuration
+    /// ([`crate::analyze::service_needs`]): added as their own statements, proven like the rest.
+    /// `None` leaves them out (`--no-service-needs`, or a principal that is not a function's role).
+    pub service_needs: Option<ServiceNeeds>,
 }
 
 /// Actions the Lambda runtime performs with the execution role, outside the function's code.
@@ -88,7 +99,12 @@ pub const LAMBDA_RUNTIME_ACTIONS: &[&str] = &[
 
 impl Default for Options {
     fn default() -> Self {
-        Options { granularity: Granularity::Prefix, size_limit: MANAGED_POLICY_LIMIT, lambda_runtime: false }
+        Options {
+            granularity: Granularity::Prefix,
+            size_limit: MANAGED_POLICY_LIMIT,
+            lambda_runtime: false,
+            service_needs: None,
+        }
     }
 }
 
@@ -103,6 +119,37 @@ pub struct GenStatement {
     pub actions: Vec<String>,
     /// Sorted resources, as written in the policy (literal `*`, `?` escaped as `${*}`, `${?}`).
     pub resources: Vec<String>,
+    /// Conditions (only the Lambda service's statements carry one, such as the EFS access point).
+    pub conditions: Vec<NeedCondition>,
+}
+
+impl GenStatement {
+    /// The `Condition` block: `{operator: {key: [values]}}`, or `None` without conditions.
+    pub fn condition_json(&self) -> Option<Value> {
+        if self.conditions.is_empty() {
+            return None;
+        }
+        let mut block = serde_json::Map::new();
+        for c in &self.conditions {
+            let entry = block.entry(c.operator.clone()).or_insert_with(|| json!({}));
+            if let Some(map) = entry.as_object_mut() {
+                let values = map.entry(c.key.clone()).or_insert_with(|| json!([]));
+                if let Some(list) = values.as_array_mut() {
+                    list.push(json!(c.value));
+                }
+            }
+        }
+        Some(Value::Object(block))
+    }
+
+    /// The request context of the statement's conditions (each key with its value).
+    fn context(&self) -> RequestContext {
+        let mut ctx = RequestContext::new();
+        for c in &self.conditions {
+            ctx.set(&c.key, c.value.clone());
+        }
+        ctx
+    }
 }
 
 /// One generated policy document.
@@ -120,7 +167,14 @@ impl GenDocument {
         let statements: Vec<Value> = self
             .statements
             .iter()
-            .map(|s| json!({"Sid": s.sid, "Effect": "Allow", "Action": s.actions, "Resource": s.resources}))
+            .map(|s| {
+                let mut v =
+                    json!({"Sid": s.sid, "Effect": "Allow", "Action": s.actions, "Resource": s.resources});
+                if let Some(c) = s.condition_json() {
+                    v["Condition"] = c;
+                }
+                v
+            })
             .collect();
         json!({"Version": "2012-10-17", "Statement": statements})
     }
@@ -190,6 +244,34 @@ pub struct Generated {
     pub split: bool,
     /// Notes for the user.
     pub notes: Vec<String>,
+    /// What the Lambda service needs for the function's configuration, and what became of each.
+    pub service_needs: Vec<NeedOutcome>,
+    /// What the configuration needs outside the role (key and repository policies).
+    pub advisories: Vec<Advisory>,
+}
+
+/// What became of one permission the Lambda service needs.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NeedOutcome {
+    /// The action.
+    pub action: String,
+    /// The resource the configuration names.
+    pub resource: String,
+    /// The condition of its statement, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<NeedCondition>,
+    /// The Sid of the statement that holds it (empty when it is not in the policy).
+    pub sid: String,
+    /// Why the Lambda service needs it.
+    pub reason: String,
+    /// The AWS page that documents it.
+    pub citation: String,
+    /// `included` (proven against the current grant), `included-unproven` (the current grant is
+    /// unknown), `narrowed` (the current grant covers only part of it: its own resources are used) or
+    /// `not-granted` (the current role does not allow it: left out).
+    pub status: &'static str,
+    /// The resources the policy grants it on.
+    pub granted_as: Vec<String>,
 }
 
 impl Generated {
@@ -378,23 +460,27 @@ impl<'a> Prover<'a> {
         Prover { subject, set, fresh, max_len: max_len + 2 }
     }
 
-    fn eval(&self, action: &str, resource: &str) -> iamfit_policy::eval::Decision {
-        let context = RequestContext::new();
+    fn eval(&self, action: &str, resource: &str, context: &RequestContext) -> iamfit_policy::eval::Decision {
         let request = Request {
             principal: Some(&self.subject.principal),
             action,
             resource,
-            context: &context,
+            context,
             resource_account: None,
         };
         authorize_with(&self.set, &request, ConditionMode::Optimistic)
     }
 
     fn prove(&self, action: &str, pat: &Pat, resource_level: bool) -> Proven {
+        self.prove_in(action, pat, resource_level, &RequestContext::new())
+    }
+
+    /// [`Prover::prove`] for requests that carry `context` (the condition keys of a statement).
+    fn prove_in(&self, action: &str, pat: &Pat, resource_level: bool, context: &RequestContext) -> Proven {
         if !resource_level || pat.is_exact() {
             // Without resource-level permissions the request's resource is `*` itself.
             let text = if resource_level { pat.literal() } else { "*".to_string() };
-            let d = self.eval(action, &text);
+            let d = self.eval(action, &text, context);
             return match d.verdict {
                 Verdict::Allow => Proven::Yes(d.conditional),
                 v => Proven::No(format!("the current policies give {v}")),
@@ -434,7 +520,7 @@ impl<'a> Prover<'a> {
         let mut conditional = false;
         loop {
             let witness = pat.witness(&lens, self.fresh);
-            let d = self.eval(action, &witness);
+            let d = self.eval(action, &witness, context);
             if d.verdict != Verdict::Allow {
                 return Proven::No(format!(
                     "the current policies do not allow all of {} ({})",
@@ -783,7 +869,7 @@ fn statements_for(plans: &BTreeMap<String, ActionPlan>) -> Vec<GenStatement> {
         .into_iter()
         .map(|((service, resources), mut actions)| {
             actions.sort();
-            GenStatement { sid: String::new(), service, actions, resources }
+            GenStatement { sid: String::new(), service, actions, resources, conditions: Vec::new() }
         })
         .collect();
     out.sort_by(|a, b| (&a.service, &a.resources, &a.actions).cmp(&(&b.service, &b.resources, &b.actions)));
@@ -807,6 +893,7 @@ pub fn generate(usage: &Usage, current: Option<&Subject>, catalog: &Catalog, opt
     let mut plans = plan_actions(&ctx, options, &mut g);
     g.documents = documents(&ctx, &mut plans, options, &mut g);
     g.documents.retain(|d| !d.statements.is_empty());
+    add_service_needs(&ctx, options, &mut g);
     for plan in plans.values() {
         g.proof.checked_against_current += plan.proven;
         g.proof.conditional.extend(plan.conditional.iter().cloned());
@@ -955,6 +1042,183 @@ fn service_document(
     doc
 }
 
+// ---------------------------------------------------------------------------------------------------
+// What the Lambda service needs (the function's configuration)
+
+/// Adds the permissions the Lambda service needs for the function's configuration as their own
+/// statements (Sids that say why: `LambdaLogs`, `LambdaSqsTrigger`, ...), each proven against the
+/// current grant like the rest: a need the current role allows is included as it is; one it allows
+/// only in part is narrowed to the role's own resources inside it; one it does not allow is left out
+/// and said. Without a current grant they are included unproven.
+fn add_service_needs(ctx: &Ctx<'_>, options: &Options, g: &mut Generated) {
+    let Some(needs) = &options.service_needs else { return };
+    g.advisories = needs.advisories.clone();
+    g.service_needs = needs.needs.iter().map(|n| need_outcome(ctx, n)).collect();
+    let statements = need_statements(&mut g.service_needs, &g.documents);
+    if statements.is_empty() {
+        add_need_notes(g);
+        return;
+    }
+    for st in &g.service_needs {
+        if st.status == "included" || st.status == "narrowed" {
+            g.proof.checked_against_current += st.granted_as.len();
+        }
+    }
+    let services: Vec<String> = vec!["lambda-service".to_string()];
+    match g.documents.last_mut() {
+        Some(last) => {
+            let mut merged = last.clone();
+            merged.statements.extend(statements.iter().cloned());
+            if merged.size() <= options.size_limit {
+                merged.services.extend(services);
+                *last = merged;
+            } else {
+                g.documents.push(GenDocument { services, statements });
+                g.split = true;
+                g.notes.push(format!(
+                    "the Lambda service's statements do not fit in the last document ({} characters at most): they are a managed policy of their own",
+                    options.size_limit
+                ));
+            }
+        }
+        None => g.documents.push(GenDocument { services, statements }),
+    }
+    add_need_notes(g);
+}
+
+/// One need proven against the current grant.
+fn need_outcome(ctx: &Ctx<'_>, need: &ServiceNeed) -> NeedOutcome {
+    let mut outcome = NeedOutcome {
+        action: need.action.clone(),
+        resource: need.resource.clone(),
+        condition: need.condition.clone(),
+        // The rule's Sid until `need_statements` makes it unique (or clears it when left out).
+        sid: need.sid.clone(),
+        reason: need.reason.clone(),
+        citation: need.citation.clone(),
+        status: "included-unproven",
+        granted_as: vec![need.resource.clone()],
+    };
+    let Some(prover) = &ctx.prover else { return outcome };
+    let rl = ctx.catalog.action(&need.action).is_none_or(|a| a.supports_resource_level_permissions());
+    let context = need.context();
+    if let Proven::Yes(_) = prover.prove_in(&need.action, &Pat::from_policy(&need.resource), rl, &context) {
+        outcome.status = "included";
+        return outcome;
+    }
+    // The role's own resources for the action that lie inside the need (`log-group:G:log-stream:*`
+    // inside `log-group:G:*`), each proven.
+    let inside: Vec<String> = ctx
+        .granted
+        .iter()
+        .filter(|(a, _)| a.eq_ignore_ascii_case(&need.action))
+        .flat_map(|(_, rs)| rs.iter())
+        .filter(|r| *r != &need.resource && wildcard::matches(&need.resource, r))
+        .filter(|r| {
+            matches!(prover.prove_in(&need.action, &Pat::from_policy(r), rl, &context), Proven::Yes(_))
+        })
+        .cloned()
+        .collect();
+    outcome.status = if inside.is_empty() { "not-granted" } else { "narrowed" };
+    outcome.granted_as = inside;
+    outcome
+}
+
+/// The statements of the included needs: per Sid, condition and resource list, the actions; Sids made
+/// unique against the documents' own (a repeated Sid takes its first resource's name, then a number).
+fn need_statements(outcomes: &mut [NeedOutcome], documents: &[GenDocument]) -> Vec<GenStatement> {
+    type Key = (String, Option<NeedCondition>, Vec<String>);
+    let mut groups: Vec<(Key, Vec<usize>)> = Vec::new();
+    // Grouped in derivation order (the reviewed rules' order), by the rule's Sid.
+    for (i, o) in outcomes.iter_mut().enumerate() {
+        if o.granted_as.is_empty() {
+            o.sid.clear();
+            continue;
+        }
+        let mut resources = o.granted_as.clone();
+        resources.sort();
+        let key = (o.sid.clone(), o.condition.clone(), resources);
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, members)) => members.push(i),
+            None => groups.push((key, vec![i])),
+        }
+    }
+    let mut taken: BTreeSet<String> =
+        documents.iter().flat_map(|d| d.statements.iter().map(|s| s.sid.clone())).collect();
+    let mut out = Vec::new();
+    for ((base, condition, resources), members) in groups {
+        let mut actions: Vec<String> = members.iter().map(|&i| outcomes[i].action.clone()).collect();
+        actions.sort();
+        actions.dedup();
+        let mut sid = base.clone();
+        if taken.contains(&sid) {
+            sid = format!("{base}{}", resource_label(resources.first().map(String::as_str).unwrap_or("*")));
+        }
+        let mut n = 2;
+        while taken.contains(&sid) {
+            sid = format!("{base}{n}");
+            n += 1;
+        }
+        taken.insert(sid.clone());
+        for &i in &members {
+            outcomes[i].sid = sid.clone();
+        }
+        let service = actions.first().and_then(|a| a.split(':').next()).unwrap_or("").to_string();
+        out.push(GenStatement {
+            sid,
+            service,
+            actions,
+            resources,
+            conditions: condition.into_iter().collect(),
+        });
+    }
+    out
+}
+
+/// The notes that list the Lambda service's statements apart, and what the role does not grant.
+fn add_need_notes(g: &mut Generated) {
+    let included: Vec<&NeedOutcome> = g.service_needs.iter().filter(|o| !o.granted_as.is_empty()).collect();
+    if !included.is_empty() {
+        let mut sids: Vec<&str> = included.iter().map(|o| o.sid.as_str()).collect();
+        sids.dedup();
+        let unproven = if included.iter().any(|o| o.status == "included-unproven") {
+            " (unproven: the current grant is unknown)"
+        } else {
+            ""
+        };
+        g.notes.push(format!(
+            "{} permission(s) the Lambda service needs for the function's configuration (logs, triggers, destinations, ...) are in their own statements: {}{unproven}; --no-service-needs leaves them out",
+            included.len(),
+            sids.join(", ")
+        ));
+    }
+    for o in g.service_needs.iter().filter(|o| o.status == "narrowed") {
+        g.notes.push(format!(
+            "{} on {}: the current role grants only {} of it, which the policy keeps ({})",
+            o.action,
+            o.resource,
+            o.granted_as.join(", "),
+            o.reason
+        ));
+    }
+    let refused: Vec<String> = g
+        .service_needs
+        .iter()
+        .filter(|o| o.status == "not-granted")
+        .map(|o| format!("{} on {}", o.action, o.resource))
+        .collect();
+    if !refused.is_empty() {
+        g.notes.push(format!(
+            "{} permission(s) the function's configuration needs are NOT granted by the current role, so NOT in the policy: {} (grant them, or the feature fails in production; iamfit audit --function reports them)",
+            refused.len(),
+            refused.join(", ")
+        ));
+    }
+    for a in &g.advisories {
+        g.notes.push(format!("{} ({})", a.message, a.citation));
+    }
+}
+
 /// Denied calls: evidence of a missing permission, listed as missing.
 fn add_denied(usage: &Usage, g: &mut Generated) {
     for ((action, code), d) in &usage.denied {
@@ -1012,8 +1276,9 @@ fn prove_against_current(ctx: &Ctx<'_>, g: &mut Generated) {
         for st in &doc.statements {
             for action in &st.actions {
                 let rl = ctx.catalog.action(action).is_none_or(|r| r.supports_resource_level_permissions());
+                let context = st.context();
                 for r in &st.resources {
-                    if let Proven::No(_) = p.prove(action, &Pat::from_policy(r), rl) {
+                    if let Proven::No(_) = p.prove_in(action, &Pat::from_policy(r), rl, &context) {
                         g.proof.broader_than_current += 1;
                     }
                 }
@@ -1060,6 +1325,11 @@ fn add_proof_notes(
         );
     }
     g.unobservable = unobservable(usage, subject, catalog, options.lambda_runtime);
+    // What the Lambda service needs is in the policy, listed apart: not "unobservable".
+    let needs = &g.service_needs;
+    g.unobservable.retain(|u| {
+        !needs.iter().any(|n| !n.granted_as.is_empty() && n.action.eq_ignore_ascii_case(&u.action))
+    });
 }
 
 /// Granted, unused actions CloudTrail cannot show in use (data events the trail does not log, and
@@ -1188,6 +1458,13 @@ pub fn render(g: &Generated, format: Format, name: &str) -> String {
                     s += "    effect    = \"Allow\"\n";
                     hcl_list(&mut s, "actions  ", &st.actions);
                     hcl_list(&mut s, "resources", &st.resources);
+                    for c in &st.conditions {
+                        s += "\n    condition {\n";
+                        let _ = writeln!(s, "      test     = {}", hcl_string(&c.operator));
+                        let _ = writeln!(s, "      variable = {}", hcl_string(&c.key));
+                        let _ = writeln!(s, "      values   = [{}]", hcl_string(&c.value));
+                        s += "    }\n";
+                    }
                     s += "  }\n";
                 }
                 s += "}\n";
@@ -1209,6 +1486,18 @@ fn yaml_statements(s: &mut String, statements: &[GenStatement], indent: usize) {
         let _ = writeln!(s, "{pad}  Resource:");
         for r in &st.resources {
             let _ = writeln!(s, "{pad}    - {}", yaml_scalar(r));
+        }
+        if !st.conditions.is_empty() {
+            let _ = writeln!(s, "{pad}  Condition:");
+            let mut last_operator = None;
+            for c in &st.conditions {
+                if last_operator != Some(&c.operator) {
+                    let _ = writeln!(s, "{pad}    {}:", yaml_scalar(&c.operator));
+                    last_operator = Some(&c.operator);
+                }
+                let _ = writeln!(s, "{pad}      {}:", yaml_scalar(&c.key));
+                let _ = writeln!(s, "{pad}        - {}", yaml_scalar(&c.value));
+            }
         }
     }
 }
@@ -1290,6 +1579,11 @@ pub struct GenerateReport {
     pub split: bool,
     /// Notes for the user.
     pub notes: Vec<String>,
+    /// What the Lambda service needs for the function's configuration, listed apart from the
+    /// evidence of CloudTrail: each (action, resource), its Sid, reason, AWS page and status.
+    pub service_needs: Vec<NeedOutcome>,
+    /// What the configuration needs outside the role (key and repository policies).
+    pub advisories: Vec<Advisory>,
 }
 
 /// The report of a generation.
@@ -1304,6 +1598,8 @@ pub fn report(g: &Generated, principal: &str) -> GenerateReport {
         unobservable: g.unobservable.clone(),
         split: g.split,
         notes: g.notes.clone(),
+        service_needs: g.service_needs.clone(),
+        advisories: g.advisories.clone(),
     }
 }
 

@@ -1,6 +1,6 @@
 //! The usage report: what a principal did (from a [`Replay`]) and, when its grant is known, how each
-//! granted action is covered: used, unused, or unobservable by CloudTrail. Its `Serialize` form is the
-//! JSON of `iamfit usage`.
+//! granted action is covered: used, needed by the function's configuration (the Lambda service's own
+//! calls), unused, or unobservable by CloudTrail. Its `Serialize` form is the JSON of `iamfit usage`.
 
 use serde::Serialize;
 
@@ -9,6 +9,7 @@ use iamfit_trail::map::{coverage, Coverage};
 
 use crate::account::Subject;
 use crate::analyze::effective::effective_permissions;
+use crate::analyze::service_needs::ServiceNeeds;
 use crate::source::Replay;
 
 /// `iamfit usage`'s report.
@@ -133,6 +134,9 @@ pub struct CoverageReport {
     pub unused: usize,
     /// Of which CloudTrail cannot show.
     pub unobservable: usize,
+    /// Of which the Lambda service needs for the function's configuration (not the code: no trail
+    /// shows them as the function's calls).
+    pub needed_by_configuration: usize,
     /// Each granted action and its status.
     pub actions: Vec<CoveredAction>,
 }
@@ -142,7 +146,7 @@ pub struct CoverageReport {
 pub struct CoveredAction {
     /// The action.
     pub action: String,
-    /// `used`, `unused`, or `unobservable: ...` with the reason.
+    /// `used`, `needed-by-configuration`, `unused`, or `unobservable: ...` with the reason.
     pub status: &'static str,
 }
 
@@ -150,10 +154,13 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
-/// The status of a granted action given the replay.
-fn status_of(action: &str, replay: &Replay, catalog: &Catalog) -> &'static str {
+/// The status of a granted action given the replay and what the function's configuration needs.
+fn status_of(action: &str, replay: &Replay, needs: &ServiceNeeds, catalog: &Catalog) -> &'static str {
     if replay.usage.used(action) {
         return "used";
+    }
+    if needs.needs_action(action) {
+        return "needed-by-configuration";
     }
     let service = action.split(':').next().unwrap_or("");
     match catalog.action(action).map(coverage) {
@@ -167,12 +174,18 @@ fn status_of(action: &str, replay: &Replay, catalog: &Catalog) -> &'static str {
     }
 }
 
-/// For every action the subject is granted: used, unused, or unobservable.
-pub fn coverage_report(subject: &Subject, replay: &Replay, catalog: &Catalog) -> CoverageReport {
+/// For every action the subject is granted: used, needed by the function's configuration (`needs`,
+/// empty for a principal that is not a function's role), unused, or unobservable.
+pub fn coverage_report(
+    subject: &Subject,
+    replay: &Replay,
+    needs: &ServiceNeeds,
+    catalog: &Catalog,
+) -> CoverageReport {
     let actions: Vec<CoveredAction> = effective_permissions(subject, catalog)
         .into_iter()
         .filter(|e| !(e.allowed.is_empty() && e.conditional.is_empty()))
-        .map(|e| CoveredAction { status: status_of(&e.action, replay, catalog), action: e.action })
+        .map(|e| CoveredAction { status: status_of(&e.action, replay, needs, catalog), action: e.action })
         .collect();
     let count = |f: fn(&str) -> bool| actions.iter().filter(|a| f(a.status)).count();
     CoverageReport {
@@ -180,15 +193,18 @@ pub fn coverage_report(subject: &Subject, replay: &Replay, catalog: &Catalog) ->
         used: count(|s| s == "used"),
         unused: count(|s| s == "unused"),
         unobservable: count(|s| s.starts_with("unobservable")),
+        needed_by_configuration: count(|s| s == "needed-by-configuration"),
         actions,
     }
 }
 
-/// Builds the usage report of `principal` from a replay (with coverage when the grant is known).
+/// Builds the usage report of `principal` from a replay (with coverage when the grant is known;
+/// `needs` is what the Lambda service needs for a function's configuration, empty otherwise).
 pub fn usage_report(
     principal: &str,
     replay: &Replay,
     subject: Option<&Subject>,
+    needs: &ServiceNeeds,
     catalog: &Catalog,
 ) -> UsageReport {
     let u = &replay.usage;
@@ -240,6 +256,6 @@ pub fn usage_report(
         partial: replay.partial(),
         window: Window { since: replay.window.since.clone(), until: replay.window.until.clone() },
         notes: replay.notes.clone(),
-        coverage: subject.map(|s| coverage_report(s, replay, catalog)),
+        coverage: subject.map(|s| coverage_report(s, replay, needs, catalog)),
     }
 }
