@@ -347,7 +347,8 @@ fn run_as_caller(args: &ExecArgs, global: &GlobalArgs, style: &Style) -> CliResu
     let Some(out) = &args.record else {
         return Err(CliError::usage("--as-caller needs --record FILE"));
     };
-    let (identity, region) = iamfit_aws::record::caller_identity(&live_options(global)).map_err(source_error)?;
+    let (identity, region) =
+        iamfit_aws::record::caller_identity(&live_options(global)).map_err(source_error)?;
     let mut cmd = child_command(args);
     cmd.env("AWS_ACCESS_KEY_ID", &identity.access_key_id)
         .env("AWS_SECRET_ACCESS_KEY", &identity.secret_access_key);

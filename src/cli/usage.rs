@@ -54,13 +54,18 @@ pub fn principal_filter(
 
 /// The replay target of `usage` and `generate`: `--function`, `--principal`, or, when every `--trail`
 /// is a recording of `exec --record`, every recorded call.
-pub fn replay_target(who: &PrincipalArgs, trail: &TrailArgs, global: &GlobalArgs) -> Result<Target, CliError> {
+pub fn replay_target(
+    who: &PrincipalArgs,
+    trail: &TrailArgs,
+    global: &GlobalArgs,
+) -> Result<Target, CliError> {
     if who.function.is_some() || who.principal.is_some() {
         return principal_filter(who.function.as_deref(), who.principal.as_deref(), global);
     }
     if trail.trails.is_empty() || !trail.trails.iter().all(|t| super::trail::is_recording(t)) {
-        return Err(CliError::usage("give --function F or --principal ARN")
-            .with_hint("only recordings of `iamfit exec --record` (--trail calls.jsonl) can be read without one"));
+        return Err(CliError::usage("give --function F or --principal ARN").with_hint(
+            "only recordings of `iamfit exec --record` (--trail calls.jsonl) can be read without one",
+        ));
     }
     Ok(Target {
         filter: iamfit_trail::PrincipalFilter::Any,
@@ -121,7 +126,8 @@ impl Report for UsageReport {
                 1 => a.resources.first().cloned().unwrap_or_default(),
                 n => format!("{n} resources{}", if a.resources_truncated { "+" } else { "" }),
             };
-            let mut row = vec![a.action.clone(), a.count.to_string(), res, a.first_seen.clone(), a.last_seen.clone()];
+            let mut row =
+                vec![a.action.clone(), a.count.to_string(), res, a.first_seen.clone(), a.last_seen.clone()];
             if recorded {
                 row.push(a.seen_in.join(", "));
             }

@@ -35,9 +35,8 @@ async fn seed(endpoint: &str, dir: &Path) {
         &[],
     )
     .await;
-    let trust = doc(&format!(
-        r#"{{"Effect":"Allow","Principal":{{"AWS":"{user_arn}"}},"Action":"sts:AssumeRole"}}"#
-    ));
+    let trust =
+        doc(&format!(r#"{{"Effect":"Allow","Principal":{{"AWS":"{user_arn}"}},"Action":"sts:AssumeRole"}}"#));
     let role = create_role(&iam, "orders-role", &trust, &[("app", &doc(ROLE_POLICY))], &[]).await;
     create_function(&lambda_client(&cfg), "orders", &role, &[]).await;
     let key = create_access_key(&iam, "dev").await;
@@ -95,7 +94,11 @@ print("cli " + json.loads(out.stdout)["Item"]["id"]["S"], flush=True)
 /// A tool installed next to moto in the test venv (`scripts/test` installs boto3 and the AWS CLI).
 fn venv_tool(name: &str) -> PathBuf {
     let path = moto_server_path().parent().expect("the venv's bin folder").join(name);
-    assert!(path.is_file(), "{} is missing: run scripts/test (it installs the AWS CLI into .venv)", path.display());
+    assert!(
+        path.is_file(),
+        "{} is missing: run scripts/test (it installs the AWS CLI into .venv)",
+        path.display()
+    );
     path
 }
 
@@ -115,24 +118,46 @@ fn expected(key_arn: &str) -> Vec<Value> {
     let queue = format!("arn:aws:sqs:us-east-1:{ACCOUNT}:orders-queue");
     // Secrets Manager: a secret named without its ARN ends in six unknown characters.
     let secret = format!("arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:orders/db-??????");
-    let call = |service: &str, op: &str, action: Option<&str>, resources: &[&str], status: &str, code: Value| {
-        json!({"service": service, "operation": op, "actions": action.map_or(json!([]), |a| json!([a])),
+    let call =
+        |service: &str, op: &str, action: Option<&str>, resources: &[&str], status: &str, code: Value| {
+            json!({"service": service, "operation": op, "actions": action.map_or(json!([]), |a| json!([a])),
                "resources": resources, "status": status, "error_code": code,
                "unknown_resources": [], "permissionless": action.is_none()})
-    };
+        };
     let mut decrypt = call("kms", "Decrypt", Some("kms:Decrypt"), &[], "allowed", Value::Null);
     // Decrypt without KeyId: the key is in the ciphertext, not the request.
     decrypt["unknown_resources"] = json!(["kms:Decrypt"]);
     vec![
         call("dynamodb", "PutItem", Some("dynamodb:PutItem"), &[&table], "allowed", Value::Null),
         call("dynamodb", "GetItem", Some("dynamodb:GetItem"), &[&table], "allowed", Value::Null),
-        call("dynamodb", "DeleteItem", Some("dynamodb:DeleteItem"), &[&table], "denied", json!("AccessDenied")),
+        call(
+            "dynamodb",
+            "DeleteItem",
+            Some("dynamodb:DeleteItem"),
+            &[&table],
+            "denied",
+            json!("AccessDenied"),
+        ),
         call("s3", "PutObject", Some("s3:PutObject"), &[object], "allowed", Value::Null),
         call("s3", "GetObject", Some("s3:GetObject"), &[object], "allowed", Value::Null),
-        call("s3", "ListObjectsV2", Some("s3:ListBucket"), &["arn:aws:s3:::orders-bucket"], "allowed", Value::Null),
+        call(
+            "s3",
+            "ListObjectsV2",
+            Some("s3:ListBucket"),
+            &["arn:aws:s3:::orders-bucket"],
+            "allowed",
+            Value::Null,
+        ),
         call("sqs", "SendMessage", Some("sqs:SendMessage"), &[&queue], "allowed", Value::Null),
         call("sqs", "ReceiveMessage", Some("sqs:ReceiveMessage"), &[&queue], "allowed", Value::Null),
-        call("secretsmanager", "GetSecretValue", Some("secretsmanager:GetSecretValue"), &[&secret], "allowed", Value::Null),
+        call(
+            "secretsmanager",
+            "GetSecretValue",
+            Some("secretsmanager:GetSecretValue"),
+            &[&secret],
+            "allowed",
+            Value::Null,
+        ),
         call("kms", "Encrypt", Some("kms:Encrypt"), &[key_arn], "allowed", Value::Null),
         decrypt,
         call("sts", "GetCallerIdentity", None, &[], "allowed", Value::Null),
@@ -155,7 +180,10 @@ fn decisions(dir: &Path, policy: &Value, pairs: &[(&str, &str)]) -> Vec<String> 
     std::fs::write(&file, lines.join("\n") + "\n").unwrap();
     let (code, stdout, stderr) = iamfit(&["simulate", "--requests", file.to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
-    stdout.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["decision"].as_str().unwrap().to_string()).collect()
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["decision"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[tokio::test]
@@ -237,13 +265,27 @@ async fn a_recorded_run_lists_every_call_and_generate_allows_exactly_the_success
     let out = run_iamfit(
         dir.path(),
         &endpoint,
-        &["usage", "--function", "orders", "--profile", "dev", "--trail", calls.to_str().unwrap(), "-o", "json"],
+        &[
+            "usage",
+            "--function",
+            "orders",
+            "--profile",
+            "dev",
+            "--trail",
+            calls.to_str().unwrap(),
+            "-o",
+            "json",
+        ],
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let usage: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let actions: Vec<&str> = usage["actions"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> =
+        usage["actions"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
     assert_eq!(actions.len(), 10, "{usage}");
-    assert!(usage["actions"].as_array().unwrap().iter().all(|a| a["seen_in"] == json!(["recording"])), "{usage}");
+    assert!(
+        usage["actions"].as_array().unwrap().iter().all(|a| a["seen_in"] == json!(["recording"])),
+        "{usage}"
+    );
     assert_eq!(usage["denied"][0]["action"], "dynamodb:DeleteItem");
     assert_eq!(usage["denied"][0]["error_code"], "AccessDenied");
     assert_eq!(usage["permissionless_calls"], 1);

@@ -45,17 +45,32 @@ fn a_recording_merges_with_cloudtrail_and_usage_says_where_each_action_was_seen(
     std::fs::write(&trail, cloudtrail_get_item()).unwrap();
 
     let (code, out, err) = iamfit(&[
-        "usage", "--principal", ROLE, "--trail", recording.to_str().unwrap(), "--trail", trail.to_str().unwrap(),
-        "--since", "2026-10-01T00:00:00Z", "-o", "json",
+        "usage",
+        "--principal",
+        ROLE,
+        "--trail",
+        recording.to_str().unwrap(),
+        "--trail",
+        trail.to_str().unwrap(),
+        "--since",
+        "2026-10-01T00:00:00Z",
+        "-o",
+        "json",
     ]);
     assert_eq!(code, 0, "{err}");
     let usage: Value = serde_json::from_str(&out).unwrap();
     let seen = |action: &str| {
-        usage["actions"].as_array().unwrap().iter().find(|a| a["action"] == action).map(|a| a["seen_in"].clone())
+        usage["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["action"] == action)
+            .map(|a| a["seen_in"].clone())
     };
     assert_eq!(seen("dynamodb:GetItem"), Some(json!(["cloudtrail", "recording"])), "{usage}");
     assert_eq!(seen("dynamodb:PutItem"), Some(json!(["recording"])));
-    let get = usage["actions"].as_array().unwrap().iter().find(|a| a["action"] == "dynamodb:GetItem").unwrap();
+    let get =
+        usage["actions"].as_array().unwrap().iter().find(|a| a["action"] == "dynamodb:GetItem").unwrap();
     assert_eq!(get["count"], 2);
     assert_eq!(get["first_seen"], "2026-11-01T10:00:00Z");
     assert_eq!(get["last_seen"], "2026-11-02T10:00:00Z");
@@ -87,7 +102,11 @@ fn without_a_principal_only_recordings_can_be_read_and_damaged_lines_make_it_par
     let recording = dir.path().join("calls.jsonl");
     let table = format!("arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/orders");
     // A killed run may leave a line cut short.
-    std::fs::write(&recording, line("GetItem", "dynamodb:GetItem", &table, "allowed", Value::Null) + "\n{\"time\":\"2026-11").unwrap();
+    std::fs::write(
+        &recording,
+        line("GetItem", "dynamodb:GetItem", &table, "allowed", Value::Null) + "\n{\"time\":\"2026-11",
+    )
+    .unwrap();
     let (code, out, err) = iamfit(&["usage", "--trail", recording.to_str().unwrap(), "-o", "json"]);
     assert_eq!(code, 3, "{err}");
     let usage: Value = serde_json::from_str(&out).unwrap();

@@ -44,7 +44,9 @@ async fn upstream() -> String {
                     let _ = req.into_body().collect().await;
                     Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from_static(b"{}"))))
                 });
-                let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
             });
         }
     });
@@ -64,12 +66,18 @@ fn signed_headers(endpoint: &str) -> Vec<(String, String)> {
         .build()
         .unwrap()
         .into();
-    let headers = [("x-amz-target", "DynamoDB_20120810.GetItem"), ("content-type", "application/x-amz-json-1.0")];
-    let signable =
-        SignableRequest::new("POST", format!("{endpoint}/"), headers.iter().copied(), SignableBody::Bytes(BODY.as_bytes()))
-            .unwrap();
+    let headers =
+        [("x-amz-target", "DynamoDB_20120810.GetItem"), ("content-type", "application/x-amz-json-1.0")];
+    let signable = SignableRequest::new(
+        "POST",
+        format!("{endpoint}/"),
+        headers.iter().copied(),
+        SignableBody::Bytes(BODY.as_bytes()),
+    )
+    .unwrap();
     let (instructions, _) = sign(signable, &params).unwrap().into_parts();
-    let mut out: Vec<(String, String)> = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let mut out: Vec<(String, String)> =
+        headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     out.extend(instructions.headers().map(|(k, v)| (k.to_string(), v.to_string())));
     out
 }
@@ -82,7 +90,8 @@ async fn call(client: &HttpClient, endpoint: &str, headers: &[(String, String)])
         req = req.header(k, v);
     }
     let started = Instant::now();
-    let resp = client.request(req.body(Full::new(Bytes::from_static(BODY.as_bytes()))).unwrap()).await.unwrap();
+    let resp =
+        client.request(req.body(Full::new(Bytes::from_static(BODY.as_bytes()))).unwrap()).await.unwrap();
     assert_eq!(resp.status(), 200, "the call failed");
     let _ = resp.into_body().collect().await.unwrap();
     started.elapsed()
@@ -100,7 +109,12 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-async fn latencies(client: &HttpClient, endpoint: &str, headers: &[(String, String)], n: usize) -> Vec<Duration> {
+async fn latencies(
+    client: &HttpClient,
+    endpoint: &str,
+    headers: &[(String, String)],
+    n: usize,
+) -> Vec<Duration> {
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
         out.push(call(client, endpoint, headers).await);
@@ -164,7 +178,8 @@ fn main() {
         let started = Instant::now();
         let mut tasks = Vec::new();
         for _ in 0..concurrency {
-            let (client, endpoint, headers, done) = (client.clone(), endpoint.clone(), headers.clone(), done.clone());
+            let (client, endpoint, headers, done) =
+                (client.clone(), endpoint.clone(), headers.clone(), done.clone());
             tasks.push(tokio::spawn(async move {
                 while done.fetch_add(1, Ordering::SeqCst) < total {
                     call(&client, &endpoint, &headers).await;
@@ -177,13 +192,20 @@ fn main() {
             samples.push((done.load(Ordering::SeqCst).min(total), rss_kib()));
         }
         let elapsed = started.elapsed().as_secs_f64();
-        println!("throughput:       {total} calls from {concurrency} clients in {elapsed:.1} s = {:.0} calls/s", total as f64 / elapsed);
+        println!(
+            "throughput:       {total} calls from {concurrency} clients in {elapsed:.1} s = {:.0} calls/s",
+            total as f64 / elapsed
+        );
         let step = (samples.len() / 8).max(1);
         let shown: Vec<String> =
             samples.iter().step_by(step).map(|(n, kib)| format!("{n}: {} MiB", kib / 1024)).collect();
         println!("memory (RSS after N calls): {}", shown.join(", "));
         let max = samples.iter().map(|(_, k)| *k).max().unwrap_or(0);
-        println!("memory max {} MiB, at the end {} MiB", max / 1024, samples.last().map_or(0, |s| s.1) / 1024);
+        println!(
+            "memory max {} MiB, at the end {} MiB",
+            max / 1024,
+            samples.last().map_or(0, |s| s.1) / 1024
+        );
     });
     let summary = recorder.finish(Duration::from_secs(2));
     let lines = std::fs::read_to_string(&out).map(|t| t.lines().count()).unwrap_or(0);

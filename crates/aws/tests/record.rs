@@ -43,9 +43,16 @@ async fn upstream(answer_size: usize) -> (SocketAddr, Seen) {
                 let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                     let log = log.clone();
                     async move {
-                        let h = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-                        let (method, path, host, auth, target) =
-                            (req.method().to_string(), req.uri().path().to_string(), h("host"), h("authorization"), h("x-amz-target"));
+                        let h = |n: &str| {
+                            req.headers().get(n).and_then(|v| v.to_str().ok()).unwrap_or("").to_string()
+                        };
+                        let (method, path, host, auth, target) = (
+                            req.method().to_string(),
+                            req.uri().path().to_string(),
+                            h("host"),
+                            h("authorization"),
+                            h("x-amz-target"),
+                        );
                         let body = req.into_body().collect().await.unwrap().to_bytes();
                         log.lock().unwrap().push((method, path, host, auth, body.len()));
                         let response = if target.ends_with("DeleteItem") {
@@ -53,12 +60,16 @@ async fn upstream(answer_size: usize) -> (SocketAddr, Seen) {
                                 .status(400)
                                 .body(Full::new(Bytes::from(r#"{"__type":"com.amazonaws.dynamodb.v20120810#AccessDeniedException","message":"no"}"#)))
                         } else {
-                            hyper::Response::builder().status(200).body(Full::new(Bytes::from(vec![b'x'; answer_size])))
+                            hyper::Response::builder()
+                                .status(200)
+                                .body(Full::new(Bytes::from(vec![b'x'; answer_size])))
                         };
                         Ok::<_, Infallible>(response.unwrap())
                     }
                 });
-                let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
             });
         }
     });
@@ -135,7 +146,11 @@ async fn send(req: hyper::Request<Full<Bytes>>) -> (u16, Bytes, Option<String>) 
 }
 
 fn lines(dir: &std::path::Path) -> Vec<Value> {
-    std::fs::read_to_string(dir.join("calls.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    std::fs::read_to_string(dir.join("calls.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 const GET_ITEM: &[(&str, &str)] =
@@ -158,7 +173,8 @@ async fn signed_calls_are_resigned_forwarded_and_recorded() {
     let body = Bytes::from(r#"{"TableName":"orders","Key":{"id":{"S":"1"}}}"#);
     let (status, answer, _) = send(signed(&endpoint, "POST", "/", "dynamodb", GET_ITEM, body, KEY)).await;
     assert_eq!((status, answer.as_ref()), (200, b"xxx".as_ref()));
-    let delete = [("x-amz-target", "DynamoDB_20120810.DeleteItem"), ("content-type", "application/x-amz-json-1.0")];
+    let delete =
+        [("x-amz-target", "DynamoDB_20120810.DeleteItem"), ("content-type", "application/x-amz-json-1.0")];
     let body = Bytes::from(r#"{"TableName":"orders","Key":{"id":{"S":"1"}}}"#);
     let (status, _, _) = send(signed(&endpoint, "POST", "/", "dynamodb", &delete, body, KEY)).await;
     assert_eq!(status, 400);
@@ -170,14 +186,21 @@ async fn signed_calls_are_resigned_forwarded_and_recorded() {
     // Re-signed for the upstream's host, with the run's key, scope and signed host.
     assert_eq!(seen[0].2, addr.to_string());
     assert!(seen[0].3.starts_with(&format!("AWS4-HMAC-SHA256 Credential={KEY}/")), "{}", seen[0].3);
-    assert!(seen[0].3.contains("/us-east-1/dynamodb/aws4_request") && seen[0].3.contains("host;"), "{}", seen[0].3);
+    assert!(
+        seen[0].3.contains("/us-east-1/dynamodb/aws4_request") && seen[0].3.contains("host;"),
+        "{}",
+        seen[0].3
+    );
 
     let l = lines(dir.path());
     assert_eq!(l.len(), 2);
     assert_eq!(l[0]["principal"], PRINCIPAL);
     assert_eq!(l[0]["operation"], "GetItem");
     assert_eq!(l[0]["actions"], serde_json::json!(["dynamodb:GetItem"]));
-    assert_eq!(l[0]["resources"], serde_json::json!(["arn:aws:dynamodb:us-east-1:111122223333:table/orders"]));
+    assert_eq!(
+        l[0]["resources"],
+        serde_json::json!(["arn:aws:dynamodb:us-east-1:111122223333:table/orders"])
+    );
     assert_eq!((l[0]["status"].as_str(), l[0]["http_status"].as_u64()), (Some("allowed"), Some(200)));
     assert_eq!(l[1]["status"], "denied");
     assert_eq!(l[1]["error_code"], "AccessDeniedException");
@@ -197,14 +220,19 @@ async fn other_keys_and_bad_signatures_are_refused_without_forwarding() {
     let endpoint = recorder.endpoint_url();
     let body = || Bytes::from(r#"{"TableName":"orders"}"#);
 
-    let (status, _, code) = send(signed(&endpoint, "POST", "/", "dynamodb", GET_ITEM, body(), "AKIAOTHERKEY00000000")).await;
+    let (status, _, code) =
+        send(signed(&endpoint, "POST", "/", "dynamodb", GET_ITEM, body(), "AKIAOTHERKEY00000000")).await;
     assert_eq!((status, code.as_deref()), (403, Some("IamfitUnknownAccessKey")));
     // The body changed after signing: the signature no longer matches.
     let mut req = signed(&endpoint, "POST", "/", "dynamodb", GET_ITEM, body(), KEY);
     *req.body_mut() = Full::new(Bytes::from(r#"{"TableName":"secrets"}"#));
     let (status, _, code) = send(req).await;
     assert_eq!((status, code.as_deref()), (403, Some("IamfitSignatureMismatch")));
-    let unsigned = hyper::Request::builder().method("GET").uri(format!("{endpoint}/")).body(Full::new(Bytes::new())).unwrap();
+    let unsigned = hyper::Request::builder()
+        .method("GET")
+        .uri(format!("{endpoint}/"))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
     let (status, _, code) = send(unsigned).await;
     assert_eq!((status, code.as_deref()), (403, Some("IamfitUnsignedRequest")));
 
@@ -252,7 +280,8 @@ async fn large_objects_pass_both_ways_unchanged() {
     .unwrap();
     let endpoint = recorder.endpoint_url();
     let body = Bytes::from(vec![7u8; size]);
-    let (status, answer, _) = send(signed(&endpoint, "PUT", "/orders-bucket/big.bin", "s3", &[], body, KEY)).await;
+    let (status, answer, _) =
+        send(signed(&endpoint, "PUT", "/orders-bucket/big.bin", "s3", &[], body, KEY)).await;
     assert_eq!(status, 200);
     assert_eq!(answer.len(), size);
     tokio::task::spawn_blocking(move || recorder.finish(Duration::from_secs(1))).await.unwrap();

@@ -366,7 +366,10 @@ impl UsageSource for Recording {
             let line = match line {
                 Ok(l) => l,
                 Err(e) => {
-                    evidence.stats.failed.push(read::FileProblem { path: name.clone(), reason: e.to_string() });
+                    evidence
+                        .stats
+                        .failed
+                        .push(read::FileProblem { path: name.clone(), reason: e.to_string() });
                     break;
                 }
             };

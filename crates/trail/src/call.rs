@@ -42,7 +42,8 @@ impl Scope {
     /// Parses a credential (`AKID/DATE/REGION/SERVICE/aws4_request`).
     pub fn parse(credential: &str) -> Option<Scope> {
         let mut parts = credential.trim().split('/');
-        let (access_key, date, region, service) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        let (access_key, date, region, service) =
+            (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
         if parts.next() != Some("aws4_request") || access_key.is_empty() || service.is_empty() {
             return None;
         }
@@ -60,7 +61,10 @@ impl Scope {
         if let Some(auth) = authorization {
             return auth_fields(auth).credential.and_then(Scope::parse);
         }
-        query_pairs(query).into_iter().find(|(k, _)| k == "X-Amz-Credential").and_then(|(_, v)| Scope::parse(&v))
+        query_pairs(query)
+            .into_iter()
+            .find(|(k, _)| k == "X-Amz-Credential")
+            .and_then(|(_, v)| Scope::parse(&v))
     }
 }
 
@@ -170,8 +174,13 @@ pub enum Unrecognised {
 /// Recognises a request's operation and parameters.
 pub fn identify(req: &Request<'_>, scope: &Scope) -> Result<ApiCall, Unrecognised> {
     let t = routes::table();
-    let services: Vec<&Service> =
-        t.by_signing.get(scope.service.as_str()).into_iter().flatten().filter_map(|i| t.services.get(*i)).collect();
+    let services: Vec<&Service> = t
+        .by_signing
+        .get(scope.service.as_str())
+        .into_iter()
+        .flatten()
+        .filter_map(|i| t.services.get(*i))
+        .collect();
     if services.is_empty() {
         return Err(Unrecognised::UnknownService(scope.service.clone()));
     }
@@ -243,9 +252,8 @@ fn json_params(body: Option<&[u8]>) -> Value {
 
 /// Percent-decoded `k=v` pairs (`+` is a space, as in forms).
 fn query_pairs(query: &str) -> Vec<(String, String)> {
-    let decode = |s: &str| {
-        percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned()
-    };
+    let decode =
+        |s: &str| percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
     query
         .split('&')
         .filter(|p| !p.is_empty())
@@ -314,7 +322,12 @@ fn route_score(route: &Route, req: &Request<'_>) -> Option<(Score, Vec<(&'static
     Some(((met, literal_len), labels))
 }
 
-fn rest_params(service: &Service, route: &Route, labels: Vec<(&'static str, String)>, req: &Request<'_>) -> Value {
+fn rest_params(
+    service: &Service,
+    route: &Route,
+    labels: Vec<(&'static str, String)>,
+    req: &Request<'_>,
+) -> Value {
     let mut out = match json_params(req.body) {
         Value::Object(m) => m,
         _ => Map::new(),

@@ -176,7 +176,8 @@ impl RecordedCall {
                 if of_function && (of_role || !self.principal.contains(":assumed-role/")) {
                     return true;
                 }
-                let whole_role = PrincipalFilter::Role { arn: arn.clone(), name: name.clone(), session: None };
+                let whole_role =
+                    PrincipalFilter::Role { arn: arn.clone(), name: name.clone(), session: None };
                 match session {
                     None => whole_role.matches(&event),
                     Some(_) => filter.matches(&event),
@@ -212,7 +213,12 @@ impl RecordedCall {
         }
         for action in &self.actions {
             let resources = if self.status == Status::Denied {
-                usage.add_denial(action, if code.is_empty() { "Forbidden" } else { code }, &self.time, Origin::Recording)
+                usage.add_denial(
+                    action,
+                    if code.is_empty() { "Forbidden" } else { code },
+                    &self.time,
+                    Origin::Recording,
+                )
             } else {
                 usage.add_use(action, &self.time, Origin::Recording)
             };

@@ -72,7 +72,10 @@ impl Summary {
             out.push(format!("failed: {}", list.join(", ")));
         }
         if self.unmapped > 0 {
-            out.push(format!("{} call(s) could not be mapped to IAM actions (\"unmapped\" in the file)", self.unmapped));
+            out.push(format!(
+                "{} call(s) could not be mapped to IAM actions (\"unmapped\" in the file)",
+                self.unmapped
+            ));
         }
         if self.calls == 0 {
             out.push("no call reached the recorder: if the command calls AWS, its SDK ignores AWS_ENDPOINT_URL (it needs the AWS CLI >= 1.29.0 / 2.13.0, boto3 >= 1.28.0, or another SDK with service-specific endpoint support; see docs/reference.md)".to_string());

@@ -185,8 +185,7 @@ impl Recorder {
     pub fn start(opts: &RecordOptions) -> Result<Recorder, RecordError> {
         let log = log::Log::create(&opts.out)
             .map_err(|source| RecordError::File { path: opts.out.display().to_string(), source })?;
-        let listener =
-            std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(RecordError::Listen)?;
+        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(RecordError::Listen)?;
         listener.set_nonblocking(true).map_err(RecordError::Listen)?;
         let address = listener.local_addr().map_err(RecordError::Listen)?;
         let rt = crate::runtime::runtime()?;
@@ -235,7 +234,11 @@ impl Recorder {
     }
 }
 
-async fn serve(listener: tokio::net::TcpListener, state: Arc<proxy::State>, mut stopped: tokio::sync::watch::Receiver<bool>) {
+async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<proxy::State>,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) {
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,

@@ -82,8 +82,15 @@ fn full(bytes: impl Into<Bytes>) -> ProxyBody {
 pub fn is_hop_by_hop(name: &str) -> bool {
     matches!(
         name,
-        "connection" | "keep-alive" | "proxy-connection" | "proxy-authenticate" | "proxy-authorization"
-            | "te" | "trailer" | "transfer-encoding" | "upgrade"
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
     )
 }
 
@@ -205,7 +212,14 @@ fn line(state: &State, scope: Option<&Scope>, time: String) -> RecordedCall {
 }
 
 /// Records a request the recorder answered itself.
-fn refuse(state: &State, mut rec: RecordedCall, status: StatusCode, code: &str, message: &str, json: bool) -> Response<ProxyBody> {
+fn refuse(
+    state: &State,
+    mut rec: RecordedCall,
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    json: bool,
+) -> Response<ProxyBody> {
     rec.status = Status::Error;
     rec.error_code = Some(code.to_string());
     if rec.operation.is_none() && rec.unmapped.is_none() {
@@ -236,7 +250,8 @@ async fn forward(state: &State, req: Request<Incoming>) -> Response<ProxyBody> {
     if auth.scope.access_key != state.credentials.access_key_id() {
         return refuse(state, rec, StatusCode::FORBIDDEN, "IamfitUnknownAccessKey", "the request was signed with an access key iamfit did not give this run; the child must use the credentials in its environment", json);
     }
-    let declared = parts.headers.get("x-amz-content-sha256").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let declared =
+        parts.headers.get("x-amz-content-sha256").and_then(|v| v.to_str().ok()).map(str::to_string);
     if declared.as_deref().is_some_and(is_signed_streaming) {
         return refuse(state, rec, StatusCode::NOT_IMPLEMENTED, "IamfitSignedChunksUnsupported", "iamfit's recorder cannot re-sign signed-chunk uploads (aws-chunked with chunk signatures); configure the SDK for unsigned or whole-payload signing", json);
     }
@@ -254,12 +269,24 @@ async fn forward(state: &State, req: Request<Incoming>) -> Response<ProxyBody> {
         Body::Read(b) => Payload::Bytes(b),
     };
     if !client_signature_ok(&parts, &query, &auth, payload.clone(), &state.credentials) {
-        return refuse(state, rec, StatusCode::FORBIDDEN, "IamfitSignatureMismatch", "the request's signature does not match the credentials iamfit gave this run", json);
+        return refuse(
+            state,
+            rec,
+            StatusCode::FORBIDDEN,
+            "IamfitSignatureMismatch",
+            "the request's signature does not match the credentials iamfit gave this run",
+            json,
+        );
     }
-    let api_call = identify(&parts, &query, &auth.scope, match &body {
-        Body::Read(b) => Some(b.as_ref()),
-        Body::Streamed(..) => None,
-    });
+    let api_call = identify(
+        &parts,
+        &query,
+        &auth.scope,
+        match &body {
+            Body::Read(b) => Some(b.as_ref()),
+            Body::Streamed(..) => None,
+        },
+    );
     map_into(&mut rec, &api_call, state);
     let endpoint_prefix = match &api_call {
         Ok(c) => c.endpoint_prefix.clone(),
@@ -276,13 +303,20 @@ async fn forward(state: &State, req: Request<Incoming>) -> Response<ProxyBody> {
     match state.client.request(outgoing).await {
         Ok(resp) => answer(state, rec, resp).await,
         Err(e) => {
-            let message = format!("iamfit's recorder could not reach the upstream endpoint for {endpoint_prefix}: {e}");
+            let message =
+                format!("iamfit's recorder could not reach the upstream endpoint for {endpoint_prefix}: {e}");
             refuse(state, rec, StatusCode::BAD_GATEWAY, "IamfitUpstreamUnreachable", &message, json)
         }
     }
 }
 
-fn client_signature_ok(parts: &http::request::Parts, query: &str, auth: &ClientAuth, payload: Payload<'_>, creds: &Credentials) -> bool {
+fn client_signature_ok(
+    parts: &http::request::Parts,
+    query: &str,
+    auth: &ClientAuth,
+    payload: Payload<'_>,
+    creds: &Credentials,
+) -> bool {
     let host = parts.headers.get("host").and_then(|v| v.to_str().ok()).unwrap_or("localhost");
     let query = if auth.presigned_expires.is_some() { strip_presign(query) } else { query.to_string() };
     let uri = if query.is_empty() {
@@ -321,10 +355,21 @@ impl call::Headers for HeaderView<'_> {
     }
 }
 
-fn identify(parts: &http::request::Parts, query: &str, scope: &Scope, body: Option<&[u8]>) -> Result<ApiCall, call::Unrecognised> {
+fn identify(
+    parts: &http::request::Parts,
+    query: &str,
+    scope: &Scope,
+    body: Option<&[u8]>,
+) -> Result<ApiCall, call::Unrecognised> {
     let headers = HeaderView(&parts.headers);
     let query = strip_presign(query);
-    let req = call::Request { method: parts.method.as_str(), path: parts.uri.path(), query: &query, headers: &headers, body };
+    let req = call::Request {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: &query,
+        headers: &headers,
+        body,
+    };
     call::identify(&req, scope)
 }
 
@@ -363,7 +408,11 @@ fn upstream_request(
     let to_sign = ToSign {
         method: parts.method.as_str(),
         uri: &uri,
-        headers: headers.iter().filter(|(n, _)| n != "user-agent").map(|(n, v)| (n.as_str(), v.as_str())).collect(),
+        headers: headers
+            .iter()
+            .filter(|(n, _)| n != "user-agent")
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect(),
         payload,
         service: &scope.service,
         region: &scope.region,
@@ -383,13 +432,16 @@ fn upstream_request(
 /// error code).
 async fn answer(state: &State, mut rec: RecordedCall, resp: Response<Incoming>) -> Response<ProxyBody> {
     let (mut parts, body) = resp.into_parts();
-    for name in ["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "transfer-encoding"] {
+    for name in
+        ["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "transfer-encoding"]
+    {
         parts.headers.remove(name);
     }
     let status = parts.status.as_u16();
     rec.http_status = Some(status);
     let body = if status >= 400 {
-        let error_type = parts.headers.get("x-amzn-errortype").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let error_type =
+            parts.headers.get("x-amzn-errortype").and_then(|v| v.to_str().ok()).map(str::to_string);
         match Limited::new(body, MAX_ERROR_BODY).collect().await {
             Ok(c) => {
                 let bytes = c.to_bytes();

@@ -30,7 +30,8 @@ pub const PRESIGN_PARAMS: &[&str] = &[
 ];
 
 /// Headers the signer adds itself (they must not be passed in).
-const SIGNER_HEADERS: &[&str] = &["authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"];
+const SIGNER_HEADERS: &[&str] =
+    &["authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"];
 
 /// The payload as it is signed.
 #[derive(Debug, Clone)]
@@ -109,8 +110,9 @@ pub fn signature(req: &ToSign<'_>, creds: &Credentials) -> Result<(Vec<(String, 
         .build()
         .map_err(|e| e.to_string())?
         .into();
-    let signable = SignableRequest::new(req.method, req.uri, req.headers.iter().copied(), req.payload.signable())
-        .map_err(|e| e.to_string())?;
+    let signable =
+        SignableRequest::new(req.method, req.uri, req.headers.iter().copied(), req.payload.signable())
+            .map_err(|e| e.to_string())?;
     let (instructions, signature) = sign(signable, &params).map_err(|e| e.to_string())?.into_parts();
     let (headers, _) = instructions.into_parts();
     Ok((headers.into_iter().map(|h| (h.name().to_string(), h.value().to_string())).collect(), signature))
@@ -196,8 +198,9 @@ pub fn expected_signature(r: &Received<'_>, creds: &Credentials) -> Result<Strin
         .build()
         .map_err(|e| e.to_string())?
         .into();
-    let signable = SignableRequest::new(req.method, req.uri, req.headers.iter().copied(), req.payload.signable())
-        .map_err(|e| e.to_string())?;
+    let signable =
+        SignableRequest::new(req.method, req.uri, req.headers.iter().copied(), req.payload.signable())
+            .map_err(|e| e.to_string())?;
     let out = sign(signable, &params).map_err(|e| e.to_string())?;
     Ok(out.signature().to_string())
 }

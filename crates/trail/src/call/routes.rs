@@ -226,8 +226,12 @@ mod tests {
     fn the_table_has_the_services_and_routes_of_the_models() {
         let t = table();
         assert!(t.version.starts_with("botocore "), "{}", t.version);
-        let s3 = &t.services[t.by_signing["s3"][0..].iter().copied().find(|i| t.services[*i].prefix == "s3").unwrap()];
-        assert!(s3.routes.iter().any(|r| r.operation == "ListObjectsV2" && r.literals == [("list-type", Some("2"))]));
+        let s3 = &t.services
+            [t.by_signing["s3"][0..].iter().copied().find(|i| t.services[*i].prefix == "s3").unwrap()];
+        assert!(s3
+            .routes
+            .iter()
+            .any(|r| r.operation == "ListObjectsV2" && r.literals == [("list-type", Some("2"))]));
         let dynamodb = &t.services[t.by_signing["dynamodb"][0]];
         assert_eq!(dynamodb.target, Some("DynamoDB_20120810"));
         assert_eq!(t.global.get("iam"), Some(&"iam.amazonaws.com"));

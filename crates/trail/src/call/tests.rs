@@ -74,7 +74,10 @@ fn json_protocol_calls_are_named_by_their_target() {
     assert_eq!(call.event_source(), "dynamodb.amazonaws.com");
     assert_eq!(
         mapping,
-        Mapping::Actions(vec![known("dynamodb:GetItem", &["arn:aws:dynamodb:us-east-1:111122223333:table/orders"])])
+        Mapping::Actions(vec![known(
+            "dynamodb:GetItem",
+            &["arn:aws:dynamodb:us-east-1:111122223333:table/orders"]
+        )])
     );
 }
 
@@ -115,7 +118,10 @@ fn rest_routes_pick_the_most_specific_operation() {
 fn s3_objects_and_copies() {
     let (call, mapping) = map("s3", "PUT", "/orders-bucket/in/a%20b.json", "", &[], "{}");
     assert_eq!(call.operation, "PutObject");
-    assert_eq!(mapping, Mapping::Actions(vec![known("s3:PutObject", &["arn:aws:s3:::orders-bucket/in/a b.json"])]));
+    assert_eq!(
+        mapping,
+        Mapping::Actions(vec![known("s3:PutObject", &["arn:aws:s3:::orders-bucket/in/a b.json"])])
+    );
 
     let (call, mapping) =
         map("s3", "PUT", "/orders-bucket/copy.json", "", &[("x-amz-copy-source", "src-bucket/old.json")], "");
@@ -139,12 +145,21 @@ fn s3_objects_and_copies() {
 /// conditions for Lambda actions").
 #[test]
 fn lambda_invoke_with_a_qualifier() {
-    let (call, mapping) =
-        map("lambda", "POST", "/2015-03-31/functions/orders/invocations", "Qualifier=live", &[], r#"{"id":1}"#);
+    let (call, mapping) = map(
+        "lambda",
+        "POST",
+        "/2015-03-31/functions/orders/invocations",
+        "Qualifier=live",
+        &[],
+        r#"{"id":1}"#,
+    );
     assert_eq!(call.operation, "Invoke");
     assert_eq!(
         mapping,
-        Mapping::Actions(vec![known("lambda:InvokeFunction", &["arn:aws:lambda:us-east-1:111122223333:function:orders:live"])])
+        Mapping::Actions(vec![known(
+            "lambda:InvokeFunction",
+            &["arn:aws:lambda:us-east-1:111122223333:function:orders:live"]
+        )])
     );
 }
 
@@ -162,9 +177,15 @@ fn query_protocol_calls_are_named_by_their_action() {
         "Action=SendMessage&Version=2012-11-05&QueueUrl=https%3A%2F%2Fsqs.us-east-1.amazonaws.com%2F111122223333%2Forders&MessageBody=hi",
     );
     assert_eq!((call.operation.as_str(), call.protocol), ("SendMessage", Protocol::Query));
-    assert_eq!(mapping, Mapping::Actions(vec![known("sqs:SendMessage", &["arn:aws:sqs:us-east-1:111122223333:orders"])]));
+    assert_eq!(
+        mapping,
+        Mapping::Actions(vec![known("sqs:SendMessage", &["arn:aws:sqs:us-east-1:111122223333:orders"])])
+    );
     let (_, mapping) = map("sqs", "POST", "/111122223333/orders", "", &form, "Action=ReceiveMessage");
-    assert_eq!(mapping, Mapping::Actions(vec![known("sqs:ReceiveMessage", &["arn:aws:sqs:us-east-1:111122223333:orders"])]));
+    assert_eq!(
+        mapping,
+        Mapping::Actions(vec![known("sqs:ReceiveMessage", &["arn:aws:sqs:us-east-1:111122223333:orders"])])
+    );
 
     // sts:GetCallerIdentity needs no permission (STS API Reference, GetCallerIdentity).
     let (_, mapping) = map("sts", "POST", "/", "", &form, "Action=GetCallerIdentity&Version=2011-06-15");
@@ -174,7 +195,14 @@ fn query_protocol_calls_are_named_by_their_action() {
 /// Smithy RPC v2 CBOR names the operation in the path (Smithy, "RPC v2 CBOR protocol").
 #[test]
 fn cbor_calls_are_named_by_their_path() {
-    let (call, _) = map("monitoring", "POST", "/service/GraniteServiceVersion20100801/operation/PutMetricData", "", &[], "");
+    let (call, _) = map(
+        "monitoring",
+        "POST",
+        "/service/GraniteServiceVersion20100801/operation/PutMetricData",
+        "",
+        &[],
+        "",
+    );
     assert_eq!((call.operation.as_str(), call.protocol), ("PutMetricData", Protocol::Cbor));
     assert_eq!(call.event_source(), "monitoring.amazonaws.com");
 }
@@ -183,7 +211,10 @@ fn cbor_calls_are_named_by_their_path() {
 fn unrecognised_requests_say_why() {
     let none: Vec<(&str, &str)> = Vec::new();
     let req = Request { method: "GET", path: "/", query: "", headers: &none, body: None };
-    assert_eq!(identify(&req, &scope("no-such-service")), Err(Unrecognised::UnknownService("no-such-service".into())));
+    assert_eq!(
+        identify(&req, &scope("no-such-service")),
+        Err(Unrecognised::UnknownService("no-such-service".into()))
+    );
     let req = Request { method: "PATCH", path: "/x/y/z", query: "", headers: &none, body: None };
     assert!(matches!(identify(&req, &scope("lambda")), Err(Unrecognised::NoRoute { .. })));
 }
