@@ -168,3 +168,26 @@ fn template_errors_name_the_position() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("expected KEY=VALUE"), "{err}");
 }
+
+#[test]
+fn generate_writes_back_a_patch_to_the_template() {
+    let (code, stdout, err) = iamfit(&[
+        "generate",
+        "--template",
+        "tests/fixtures/template/orders-cfn.yaml",
+        "--function",
+        "Orders",
+        "--snapshot",
+        "policy-fixtures/demo",
+        "--account",
+        "111122223333",
+        "--format",
+        "cloudformation",
+    ]);
+    assert!(code == 0 || code == 3, "{err}");
+    assert!(stdout.starts_with("--- a/tests/fixtures/template/orders-cfn.yaml\n+++ b/tests/fixtures/template/orders-cfn.yaml\n@@ "), "{stdout}\n{err}");
+    assert!(stdout.contains("-        - PolicyName: everything\n"), "{stdout}");
+    assert!(stdout.contains("+        [{\"PolicyName\":\"OrdersMinimalPolicy0\""), "{stdout}");
+    // Nothing outside the role's Policies changes: the function's lines are not in the patch.
+    assert!(!stdout.contains("FunctionName"), "{stdout}");
+}

@@ -52,7 +52,10 @@ pub fn function_target(source: &dyn AccountSource, function: &str) -> Result<Tar
 /// [`function_target`] in an account already loaded.
 pub fn function_target_in(account: &Account, function: &str) -> Result<Target, SourceError> {
     let function = account.function(function)?.clone();
-    let session = function_name(&function.name).to_string();
+    // The session is named after the function's real name (its ARN's), also when a source found it
+    // under another name (a template's logical id).
+    let session =
+        function_name(if function.arn.is_empty() { &function.name } else { &function.arn }).to_string();
     let subject = account.role_subject(&function.role, &session).ok();
     let role = function.role.clone();
     let account_id = Principal::parse(&role).ok().and_then(|p| p.account);
