@@ -14,14 +14,33 @@ use super::codes::{Code, Command};
 use super::finding::Finding;
 
 /// The catalog actions the statement's `Action` (or `NotAction`) element matches, in catalog order.
+/// When every pattern names its service, only those services are scanned.
 pub fn granted_actions<'c>(st: &Statement, catalog: &'c Catalog) -> Vec<ActionRef<'c>> {
-    catalog
-        .actions()
-        .filter(|a| {
-            let lower = a.full_name().to_ascii_lowercase();
-            st.action.matches_lowercase(&lower, &a.service().to_ascii_lowercase())
-        })
-        .collect()
+    let matches = |a: &ActionRef<'_>| {
+        let lower = a.full_name().to_ascii_lowercase();
+        st.action.matches_lowercase(&lower, &a.service().to_ascii_lowercase())
+    };
+    let prefixes: Option<Vec<String>> = if st.action.negated {
+        None
+    } else {
+        st.action
+            .patterns
+            .iter()
+            .map(|p| match p.raw.split_once(':') {
+                Some((service, _)) if !service.contains(['*', '?']) => Some(service.to_ascii_lowercase()),
+                _ => None,
+            })
+            .collect()
+    };
+    match prefixes {
+        Some(prefixes) => catalog
+            .services()
+            .filter(|s| prefixes.iter().any(|p| p.eq_ignore_ascii_case(s.prefix())))
+            .flat_map(|s| s.actions())
+            .filter(matches)
+            .collect(),
+        None => catalog.actions().filter(matches).collect(),
+    }
 }
 
 /// Whether the statement's `Resource` (not `NotResource`) lists `"*"`.
@@ -196,6 +215,24 @@ mod tests {
         assert_eq!(action_patterns(&allow, catalog(), Command::Audit)[0].severity, Severity::High);
         let deny = statement(r#"{"Effect": "Deny", "Action": "*", "Resource": "*"}"#);
         assert!(action_patterns(&deny, catalog(), Command::Check).is_empty(), "denying everything is safe");
+    }
+
+    #[test]
+    fn granted_actions_scan_only_the_named_services_and_keep_catalog_order() {
+        let st = statement(r#"{"Effect": "Allow", "Action": ["sts:Get*", "s3:GetObject"], "Resource": "*"}"#);
+        let names: Vec<String> = granted_actions(&st, catalog()).iter().map(|a| a.full_name()).collect();
+        let full: Vec<String> = catalog()
+            .actions()
+            .map(|a| a.full_name())
+            .filter(|n| n == "s3:GetObject" || n.starts_with("sts:Get"))
+            .collect();
+        assert_eq!(names, full);
+        assert!(
+            names.contains(&"sts:GetCallerIdentity".to_string())
+                && names.contains(&"sts:GetSessionToken".to_string())
+        );
+        let all = statement(r#"{"Effect": "Allow", "Action": "*", "Resource": "*"}"#);
+        assert_eq!(granted_actions(&all, catalog()).len(), catalog().action_count());
     }
 
     // Service Authorization Reference, "Actions defined by AWS Security Token Service"
