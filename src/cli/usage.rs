@@ -156,6 +156,13 @@ impl Report for UsageReport {
             }
             s += &t.render();
         }
+        if self.non_api_events > 0 {
+            s += &format!(
+                "\n{} {} record(s) are not API calls (console sign-ins, AWS service events): no IAM action\n",
+                style.bold("NOT API CALLS"),
+                self.non_api_events
+            );
+        }
         if let Some(c) = &self.coverage {
             s += &format!(
                 "\n{} {} actions granted: {} used, {} needed by the function's configuration, {} unused, {} unobservable by CloudTrail (see -o json)\n",

@@ -27,6 +27,8 @@ pub struct UsageReport {
     pub unmapped: Vec<Unmapped>,
     /// Calls that need no permission (`sts:GetCallerIdentity`).
     pub permissionless_calls: u64,
+    /// Records that are not API calls (console sign-ins, AWS service events): no IAM action.
+    pub non_api_events: u64,
     /// Log files that could not be read.
     pub files_failed: Vec<FileFailed>,
     /// Whether something could not be read (exit status 3).
@@ -248,6 +250,7 @@ pub fn usage_report(
             })
             .collect(),
         permissionless_calls: u.permissionless,
+        non_api_events: u.non_api,
         files_failed: replay
             .failed
             .iter()
