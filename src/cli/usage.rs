@@ -142,6 +142,7 @@ pub fn usage_json(principal: &str, r: &Replay) -> Value {
         "denied": denied,
         "unmapped": unmapped,
         "permissionless_calls": u.permissionless,
+        "non_api_events": u.non_api,
         "files_failed": failed,
         "partial": r.partial(),
         "window": {"since": r.window.since, "until": r.window.until},
@@ -184,12 +185,19 @@ pub fn run(args: &UsageArgs, global: &GlobalArgs, style: &Style) -> CliResult {
         OutputFormat::Table => {
             let u = &r.usage;
             let mut s = format!(
-                "{} {label}\n{} events read, {} matched, {} malformed\n\n",
+                "{} {label}\n{} events read, {} matched, {} malformed\n",
                 style.bold("usage of"),
                 r.records,
                 u.matched,
                 r.malformed
             );
+            if u.permissionless > 0 || u.non_api > 0 {
+                s += &format!(
+                    "{} permissionless calls, {} non-API events (console sign-ins, AWS service events): no IAM action\n",
+                    u.permissionless, u.non_api
+                );
+            }
+            s += "\n";
             let mut t = Table::new(["action", "calls", "resources", "first seen", "last seen"]);
             for (name, a) in &u.actions {
                 let res = match a.resources.set.len() {

@@ -308,7 +308,7 @@ pub fn map_event(event: &Event<'_>, catalog: &Catalog) -> Mapping {
         return Mapping::Unmapped { reason };
     }
     let ctx = context(event);
-    let actions = needed_actions(&ctx, catalog, prefix, op_name, op);
+    let actions = needed_actions(&ctx, catalog, prefix, (op_name, &op_key), op);
     if actions.is_empty() {
         let reason = if table().rules.contains_key(&op_key) {
             "the record shows none of the request parameters the operation's actions depend on"
@@ -360,12 +360,12 @@ fn needed_actions<'c>(
     ctx: &Ctx,
     catalog: &'c Catalog,
     prefix: &str,
-    op_name: &str,
+    (op_name, op_key): (&str, &str),
     op: Option<&Operation>,
 ) -> Vec<ActionRef<'c>> {
     let mut seen = HashSet::new();
     let mut keep = |a: &ActionRef<'_>| seen.insert(a.full_name());
-    if let Some(rules) = table().rules.get(&key(prefix, op_name)) {
+    if let Some(rules) = table().rules.get(op_key) {
         return rules
             .iter()
             .filter(|r| holds(&r.when, &ctx.params))
@@ -391,20 +391,22 @@ fn select_actions<'c>(op: &Operation, prefix: &str, catalog: &'c Catalog) -> Vec
     let auth: Vec<AuthorizedAction> = op.authorized_actions().collect();
     let no_context = |a: &AuthorizedAction| a.context().next().is_none();
     let own = |a: &AuthorizedAction| a.service().eq_ignore_ascii_case(prefix);
-    let chosen: Vec<&AuthorizedAction> = match auth.iter().find(|a| own(a) && a.name().eq_ignore_ascii_case(op.name)) {
-        Some(a) => vec![a],
-        None => {
-            let own_plain: Vec<&AuthorizedAction> = auth.iter().filter(|a| own(a) && no_context(a)).collect();
-            let plain: Vec<&AuthorizedAction> = auth.iter().filter(|a| no_context(a)).collect();
-            if !own_plain.is_empty() {
-                own_plain
-            } else if !plain.is_empty() {
-                plain
-            } else {
-                auth.iter().collect()
+    let chosen: Vec<&AuthorizedAction> =
+        match auth.iter().find(|a| own(a) && a.name().eq_ignore_ascii_case(op.name)) {
+            Some(a) => vec![a],
+            None => {
+                let own_plain: Vec<&AuthorizedAction> =
+                    auth.iter().filter(|a| own(a) && no_context(a)).collect();
+                let plain: Vec<&AuthorizedAction> = auth.iter().filter(|a| no_context(a)).collect();
+                if !own_plain.is_empty() {
+                    own_plain
+                } else if !plain.is_empty() {
+                    plain
+                } else {
+                    auth.iter().collect()
+                }
             }
-        }
-    };
+        };
     chosen.into_iter().filter_map(|a| catalog.action(a.action)).collect()
 }
 

@@ -94,7 +94,9 @@ fn item_tables(list: &Value, kind: Option<&str>) -> Vec<String> {
     let Value::Array(items) = list else { return Vec::new() };
     items
         .iter()
-        .filter(|item| kind.is_none_or(|k| param_str(item, "operation").is_some_and(|o| o.eq_ignore_ascii_case(k))))
+        .filter(|item| {
+            kind.is_none_or(|k| param_str(item, "operation").is_some_and(|o| o.eq_ignore_ascii_case(k)))
+        })
         .filter_map(|item| param_str(item, "tableName").map(str::to_string))
         .collect()
 }
@@ -154,8 +156,14 @@ mod tests {
     fn statement_targets() {
         let t = |s| statement_target(s);
         assert_eq!(t("SELECT * FROM Music WHERE Artist = 'x'"), Some(("Music".into(), None)));
-        assert_eq!(t("select a from \"Music\".\"by-artist\" where a = 1"), Some(("Music".into(), Some("by-artist".into()))));
-        assert_eq!(t("UPDATE Music SET Album = ***(Redacted) WHERE Artist = 'x'"), Some(("Music".into(), None)));
+        assert_eq!(
+            t("select a from \"Music\".\"by-artist\" where a = 1"),
+            Some(("Music".into(), Some("by-artist".into())))
+        );
+        assert_eq!(
+            t("UPDATE Music SET Album = ***(Redacted) WHERE Artist = 'x'"),
+            Some(("Music".into(), None))
+        );
         assert_eq!(t("INSERT INTO \"Music\" VALUE {'Artist' : ***(Redacted)}"), Some(("Music".into(), None)));
         assert_eq!(t("DELETE FROM Music WHERE Artist = 'x'"), Some(("Music".into(), None)));
         assert_eq!(t("EXISTS"), None);

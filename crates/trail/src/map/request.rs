@@ -65,8 +65,7 @@ fn starts_with_ci(s: &str, prefix: &str) -> bool {
 }
 
 fn contains_ci(s: &str, needle: &str) -> bool {
-    needle.is_empty()
-        || s.as_bytes().windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+    needle.is_empty() || s.as_bytes().windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 fn alt_holds(params: &Value, alt: &Alt) -> bool {
@@ -162,10 +161,12 @@ pub(super) fn passed_roles(params: &Value, partition: &str, account: &str) -> Pa
 fn collect_roles(v: &Value, key: Option<&str>, partition: &str, account: &str, out: &mut PassedRoles) {
     match v {
         Value::String(s) if is_role_arn(s) => out.arns.push(s.clone()),
-        Value::String(s) if !s.is_empty() && key.is_some_and(|k| k.eq_ignore_ascii_case("roleName")) => {
-            if !s.contains([':', '/']) {
-                out.arns.push(format!("arn:{partition}:iam::{account}:role/{s}"));
-            }
+        Value::String(s)
+            if !s.is_empty()
+                && !s.contains([':', '/'])
+                && key.is_some_and(|k| k.eq_ignore_ascii_case("roleName")) =>
+        {
+            out.arns.push(format!("arn:{partition}:iam::{account}:role/{s}"));
         }
         Value::Array(items) => items.iter().for_each(|i| collect_roles(i, key, partition, account, out)),
         Value::Object(m) => {

@@ -39,7 +39,8 @@ pub(super) fn resources(
         if let Some(r) = known(listed) {
             return Some(r);
         }
-        let why = if op == "DeleteObjects" { "DeleteObjects records do not list the keys" } else { NO_OBJECT };
+        let why =
+            if op == "DeleteObjects" { "DeleteObjects records do not list the keys" } else { NO_OBJECT };
         return Some((Vec::new(), ResourceKnowledge::Unknown(why)));
     }
     if has_type("bucket") {
