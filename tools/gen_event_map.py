@@ -54,7 +54,7 @@ An operation with R lines needs exactly the actions whose `when` holds. The gene
 Service Reference's `AuthorizedActions` (with their `Context`): the action named like the operation (else
 the operation's own-service actions iamlive lists for it, else its own-service actions) is always needed;
 `iam:PassRole` needs `role`; a tagging action (Service Reference IsTaggingOnly, catalog access level
-Tagging) needs `tags`; S3's `...Version...` variant of the needed action needs `has:versionId` and
+Tagging) needs `tags` (unless the operation lists nothing else: then they are its own actions); S3's `...Version...` variant of the needed action needs `has:versionId` and
 replaces it; every other listed action is not needed (the Service Reference lists what an operation *may*
 authorize, such as `s3:GetObjectLegalHold` for `GetObject`). An operation whose only needed action is the
 one named like it, always, or whose one authorized action is always needed, gets no line: map.rs does
@@ -286,6 +286,11 @@ def classify(prefix: str, op: str, authorized, tagging: set[str], listed: set[st
         base = [same[0]]
     else:
         free = [a for a in names if a not in when]
+        if not free:
+            # Only tagging actions and iam:PassRole: they are the operation's own actions
+            # (DeleteBucketTagging -> s3:PutBucketTagging).
+            when = {}
+            free = names
         own = [a for a in free if split_action(a)[0] == prefix]
         primary = [a for a in own if a.lower() in listed]
         base = primary or own or free

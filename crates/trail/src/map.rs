@@ -308,7 +308,7 @@ pub fn map_event(event: &Event<'_>, catalog: &Catalog) -> Mapping {
         return Mapping::Unmapped { reason };
     }
     let ctx = context(event);
-    let actions = needed_actions(&ctx, catalog, prefix, op_name, op);
+    let actions = needed_actions(&ctx, catalog, prefix, (op_name, &op_key), op);
     if actions.is_empty() {
         let reason = if table().rules.contains_key(&op_key) {
             "the record shows none of the request parameters the operation's actions depend on"
@@ -360,12 +360,12 @@ fn needed_actions<'c>(
     ctx: &Ctx,
     catalog: &'c Catalog,
     prefix: &str,
-    op_name: &str,
+    (op_name, op_key): (&str, &str),
     op: Option<&Operation>,
 ) -> Vec<ActionRef<'c>> {
     let mut seen = HashSet::new();
     let mut keep = |a: &ActionRef<'_>| seen.insert(a.full_name());
-    if let Some(rules) = table().rules.get(&key(prefix, op_name)) {
+    if let Some(rules) = table().rules.get(op_key) {
         return rules
             .iter()
             .filter(|r| holds(&r.when, &ctx.params))

@@ -17,14 +17,22 @@ pub(super) fn fill_from_params(
 ) -> Option<Resolved> {
     let t = table();
     let full = action.full_name();
-    let hints: Vec<Spec> = t
-        .hints
-        .get(&key(prefix, op))
-        .into_iter()
-        .flatten()
+    let op_hints = t.hints.get(&key(prefix, op)).map_or(&[][..], Vec::as_slice);
+    let mut hints: Vec<Spec> = op_hints
+        .iter()
         .filter(|(a, _)| a.eq_ignore_ascii_case(&full))
         .flat_map(|(_, s)| s.iter().copied())
         .collect();
+    if hints.is_empty() {
+        // An action with no hints of its own in this call (the tagging action of a create call): the
+        // variables the call's other actions name from the request (`${DbInstanceName}` of
+        // `CreateDBInstance` is its `dBInstanceIdentifier`).
+        hints = op_hints
+            .iter()
+            .flat_map(|(_, s)| s.iter().copied())
+            .filter(|s| matches!(s, Spec::Var { .. }))
+            .collect();
+    }
     // ARN-valued hints.
     let mut arns = Vec::new();
     for spec in &hints {
@@ -121,7 +129,10 @@ fn pieces(format: &str) -> Vec<Piece<'_>> {
 fn is_path_var(var: &str) -> bool {
     let v = var.to_ascii_lowercase();
     v.contains("path")
-        || matches!(v.as_str(), "objectname" | "parameternamewithoutleadingslash" | "key" | "logstreamname")
+        || matches!(
+            v.as_str(),
+            "objectname" | "parameternamewithoutleadingslash" | "key" | "logstreamname" | "loggroupname"
+        )
 }
 
 fn value_ok(var: &str, value: &str, next: Option<char>) -> bool {
