@@ -510,6 +510,36 @@ fn over_grants(
     }
 }
 
+// ---------------------------------------------------------------------------------------------------
+// Issue 13: what the Lambda service needs for the function's configuration. Kept apart from `audit`
+// above so that it can be re-applied to another version of this file: the logic is in
+// `super::service_needs` (`usage_counting_needs`, `missing_findings`).
+
+/// [`audit`] of a Lambda function's execution role: what the Lambda service needs for the function's
+/// configuration (`needs`) is never an over-grant (it counts as used), and each need the role lacks
+/// is a `missing-service-permission` finding ("the SQS trigger on queue q cannot poll: the role
+/// lacks sqs:ReceiveMessage").
+pub fn audit_function(
+    subject: &Subject,
+    usage: Option<&Usage>,
+    needs: &super::service_needs::ServiceNeeds,
+    catalog: &Catalog,
+) -> Vec<Finding> {
+    let counted = usage.map(|u| super::service_needs::usage_counting_needs(u, needs));
+    let mut findings = audit(subject, counted.as_ref(), catalog);
+    findings.extend(super::service_needs::missing_findings(subject, needs));
+    findings.sort_by(|a, b| {
+        (a.severity, a.kind, &a.policy, &a.statement, &a.action).cmp(&(
+            b.severity,
+            b.kind,
+            &b.policy,
+            &b.statement,
+            &b.action,
+        ))
+    });
+    findings
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod aws_owned_tests {
@@ -547,34 +577,4 @@ mod aws_owned_tests {
             .collect();
         assert_eq!(escalations, vec!["Customer".to_string()]);
     }
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Issue 13: what the Lambda service needs for the function's configuration. Kept apart from `audit`
-// above so that it can be re-applied to another version of this file: the logic is in
-// `super::service_needs` (`usage_counting_needs`, `missing_findings`).
-
-/// [`audit`] of a Lambda function's execution role: what the Lambda service needs for the function's
-/// configuration (`needs`) is never an over-grant (it counts as used), and each need the role lacks
-/// is a `missing-service-permission` finding ("the SQS trigger on queue q cannot poll: the role
-/// lacks sqs:ReceiveMessage").
-pub fn audit_function(
-    subject: &Subject,
-    usage: Option<&Usage>,
-    needs: &super::service_needs::ServiceNeeds,
-    catalog: &Catalog,
-) -> Vec<Finding> {
-    let counted = usage.map(|u| super::service_needs::usage_counting_needs(u, needs));
-    let mut findings = audit(subject, counted.as_ref(), catalog);
-    findings.extend(super::service_needs::missing_findings(subject, needs));
-    findings.sort_by(|a, b| {
-        (a.severity, a.kind, &a.policy, &a.statement, &a.action).cmp(&(
-            b.severity,
-            b.kind,
-            &b.policy,
-            &b.statement,
-            &b.action,
-        ))
-    });
-    findings
 }
