@@ -323,7 +323,7 @@ impl Evaluation<'_> {
         let mut unknown = false;
         for c in &st.conditions {
             let key = c.key_lowercase();
-            if scope.get(key).is_none() && !is_principal_key(key) {
+            if scope.get(key).is_none() && !is_principal_key(key) && !scope.is_absent(key) {
                 unknown = true;
             } else if !c.evaluate(scope) {
                 return false;
