@@ -167,6 +167,9 @@ impl DiffView<'_> {
                 r.summary.calls_differing
             ))
         );
+        if r.calls.is_empty() {
+            return out + "  the trail shows no call of the function in the window\n";
+        }
         let mut t = Table::new(["", "action", "resource", "calls", "local", "prod"]);
         for row in call_rows(&r.calls, self.all) {
             let mark = if row.differs { style.verdict("DIFFERS") } else { String::new() };
