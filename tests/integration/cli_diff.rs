@@ -84,10 +84,17 @@ fn what_the_lambda_service_needs_is_set_aside() {
         assert_eq!(m["sid"], "LambdaSqsTrigger");
         assert!(find(&json, "prod-only", action).is_none());
     }
-    assert_eq!(aside.len(), 5, "{aside:?}");
-    assert_eq!(json["summary"]["needed_by_configuration"], 5);
+    // The dead-letter topic: Lambda publishes discarded asynchronous events to it (Retaining records
+    // of asynchronous invocations: the execution role needs sns:Publish on the topic). Every witness
+    // is compared, so the role's grant on that topic is a witness of its own, and it is set aside.
+    let dlq = of("prod-only", "sns:Publish").expect("the dead-letter topic set aside");
+    assert_eq!(dlq["resource"], "arn:aws:sns:us-east-1:111122223333:orders-dead-letters");
+    assert_eq!(dlq["sid"], "LambdaDeadLetter");
+    assert_eq!(aside.len(), 6, "{aside:?}");
+    assert_eq!(json["summary"]["needed_by_configuration"], 6);
     // The code's own sns:Publish (order-events) stays a mismatch: the need is the dead-letter topic.
-    assert!(find(&json, "prod-only", "sns:Publish").is_some());
+    let events = find(&json, "prod-only", "sns:Publish").expect("the code's sns:Publish");
+    assert!(events["resource"].as_str().unwrap().ends_with(":order-events"), "{events}");
 }
 
 #[test]

@@ -35,15 +35,18 @@ fn usage_reports() {
 #[test]
 fn diff_reports() {
     snapshot!("diff_table", 0, "diff", "--function", "orders", "--profile", "dev");
-    // The JSON lists every mismatch (hundreds on the demo): the snapshot holds every key but the
-    // list, cut to its first 25 entries and its length.
+    // The JSON lists every mismatch and every call (hundreds on the demo): the snapshot holds every
+    // key but the two lists, cut to their first entries (the used mismatches, the differing calls)
+    // and their lengths.
     let json = demo(&["diff", "--function", "orders", "--profile", "dev", "-o", "json"], 0);
     let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
-    let total = v["mismatches"].as_array().map_or(0, Vec::len);
-    if let Some(list) = v["mismatches"].as_array_mut() {
-        list.truncate(25);
+    for (key, keep) in [("mismatches", 25), ("calls", 12)] {
+        let total = v[key].as_array().map_or(0, Vec::len);
+        if let Some(list) = v[key].as_array_mut() {
+            list.truncate(keep);
+        }
+        v[format!("{key}_listed_in_full")] = total.into();
     }
-    v["mismatches_listed_in_full"] = total.into();
     insta::assert_snapshot!("diff_json", serde_json::to_string_pretty(&v).unwrap());
     snapshot!("diff_markdown", 0, "diff", "--function", "orders", "--profile", "dev", "-o", "markdown");
 }

@@ -58,12 +58,20 @@ impl ContextValue {
 pub trait Lookup {
     /// The value of `key`, which must already be lower-case.
     fn get(&self, key: &str) -> Option<&ContextValue>;
+
+    /// Whether `key` (lower-case) is known to be absent from the request, as opposed to merely not
+    /// given. Analysis modes treat a missing key as unknown unless it is known to be absent.
+    fn is_absent(&self, _key: &str) -> bool {
+        false
+    }
 }
 
 /// A set of context keys and values.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequestContext {
     entries: Vec<(String, ContextValue)>,
+    /// Keys known to be absent (lower-cased).
+    absent: Vec<String>,
 }
 
 impl RequestContext {
@@ -75,6 +83,7 @@ impl RequestContext {
     /// Sets `key` (any case) to `value`, replacing an earlier value.
     pub fn insert(&mut self, key: &str, value: ContextValue) {
         let key = key.to_lowercase();
+        self.absent.retain(|k| *k != key);
         match self.entries.iter_mut().find(|(k, _)| *k == key) {
             Some(entry) => entry.1 = value,
             None => self.entries.push((key, value)),
@@ -84,6 +93,22 @@ impl RequestContext {
     /// Sets a single-valued key.
     pub fn set(&mut self, key: &str, value: impl Into<String>) {
         self.insert(key, ContextValue::Single(value.into()));
+    }
+
+    /// Records that `key` (any case) is absent from the request: conditions on it are then decided as
+    /// AWS decides them for a missing key, even when unknown keys are read optimistically or
+    /// pessimistically ([`crate::eval::ConditionMode`]).
+    pub fn mark_absent(&mut self, key: &str) {
+        let key = key.to_lowercase();
+        self.entries.retain(|(k, _)| *k != key);
+        if !self.absent.contains(&key) {
+            self.absent.push(key);
+        }
+    }
+
+    /// The keys known to be absent, lower-cased.
+    pub fn absent_keys(&self) -> impl Iterator<Item = &str> {
+        self.absent.iter().map(String::as_str)
     }
 
     /// Whether `key` (any case) is present.
@@ -134,6 +159,10 @@ impl Lookup for RequestContext {
     fn get(&self, key: &str) -> Option<&ContextValue> {
         self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
+
+    fn is_absent(&self, key: &str) -> bool {
+        self.absent.iter().any(|k| k == key)
+    }
 }
 
 /// A context with no keys at all (for patterns that cannot use variables).
@@ -159,6 +188,10 @@ pub struct Layered<'a> {
 impl Lookup for Layered<'_> {
     fn get(&self, key: &str) -> Option<&ContextValue> {
         self.first.get(key).or_else(|| self.second.get(key))
+    }
+
+    fn is_absent(&self, key: &str) -> bool {
+        self.first.is_absent(key) || (self.first.get(key).is_none() && self.second.is_absent(key))
     }
 }
 
@@ -194,6 +227,21 @@ mod tests {
         assert_eq!(ctx.get("s3:max-keys"), Some(&ContextValue::Single("10".into())));
         assert_eq!(ctx.get("aws:tagkeys").map(|v| v.values().len()), Some(2));
         assert!(RequestContext::from_json(&serde_json::json!({"k": {"x": 1}})).is_err());
+    }
+
+    #[test]
+    fn absent_keys_are_known_and_a_value_clears_them() {
+        let mut ctx = RequestContext::new();
+        ctx.mark_absent("aws:CalledVia");
+        assert!(ctx.is_absent("aws:calledvia"));
+        assert!(ctx.get("aws:calledvia").is_none());
+        ctx.insert("aws:CalledVia", ContextValue::Multi(vec!["athena.amazonaws.com".into()]));
+        assert!(!ctx.is_absent("aws:calledvia"));
+        let empty = RequestContext::new();
+        let mut absent = RequestContext::new();
+        absent.mark_absent("aws:SourceVpce");
+        assert!(Layered { first: &empty, second: &absent }.is_absent("aws:sourcevpce"));
+        assert!(!Layered { first: &empty, second: &empty }.is_absent("aws:sourcevpce"));
     }
 
     #[test]

@@ -49,6 +49,16 @@ pub struct Event<'a> {
     /// `managementEvent`.
     #[serde(default)]
     pub management_event: Option<bool>,
+    /// `sourceIPAddress`: the caller's IP address, or the AWS service that made the call on the
+    /// principal's behalf (`sqs.amazonaws.com`).
+    #[serde(borrow, default, rename = "sourceIPAddress")]
+    pub source_ip_address: Option<Cow<'a, str>>,
+    /// `tlsDetails`, unparsed: present when the call came over TLS and the service records it.
+    #[serde(borrow, default)]
+    pub tls_details: Option<&'a RawValue>,
+    /// `vpcEndpointId`: the VPC endpoint the call came through.
+    #[serde(borrow, default)]
+    pub vpc_endpoint_id: Option<Cow<'a, str>>,
 }
 
 /// `userIdentity`.

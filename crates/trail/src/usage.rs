@@ -31,6 +31,12 @@ impl Origin {
 /// Resources kept per action before the list is marked truncated (the contract's limit).
 pub const MAX_RESOURCES: usize = 1000;
 
+/// Distinct (action, resource) calls kept before further ones are only counted.
+pub const MAX_CALLS: usize = 20_000;
+
+/// Distinct request contexts kept per call.
+pub const MAX_CONTEXTS: usize = 16;
+
 /// A set of resources with the contract's cap.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Resources {
@@ -92,6 +98,61 @@ pub struct Denial {
     pub seen_in: BTreeSet<Origin>,
 }
 
+/// What an event shows of a call's request context (the keys IAM conditions may test).
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CallContext {
+    /// `sourceIPAddress`: an IP address, or the service that called on the principal's behalf.
+    pub source: Option<String>,
+    /// Whether the event has `tlsDetails` (the call came over TLS).
+    pub tls: bool,
+    /// `userIdentity.invokedBy`: the AWS service that made the call with the principal's credentials.
+    pub invoked_by: Option<String>,
+    /// `vpcEndpointId`.
+    pub vpc_endpoint: Option<String>,
+    /// `awsRegion`.
+    pub region: Option<String>,
+}
+
+impl CallContext {
+    /// The context an event shows.
+    pub fn of(event: &Event<'_>) -> CallContext {
+        CallContext {
+            source: event.source_ip_address.as_deref().map(str::to_string),
+            tls: event.tls_details.is_some(),
+            invoked_by: event
+                .user_identity
+                .as_ref()
+                .and_then(|u| u.invoked_by.as_deref())
+                .map(str::to_string),
+            vpc_endpoint: event.vpc_endpoint_id.as_deref().map(str::to_string),
+            region: event.aws_region.as_deref().map(str::to_string),
+        }
+    }
+}
+
+/// Calls of one action on one resource.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallUse {
+    /// Calls, allowed and denied.
+    pub count: u64,
+    /// Of which denied for lack of permission.
+    pub denied: u64,
+    /// The distinct request contexts seen (at most [`MAX_CONTEXTS`]).
+    pub contexts: BTreeSet<CallContext>,
+    /// Whether more contexts were seen than kept.
+    pub contexts_truncated: bool,
+}
+
+impl CallUse {
+    fn add_context(&mut self, context: CallContext) {
+        if self.contexts.len() < MAX_CONTEXTS {
+            self.contexts.insert(context);
+        } else if !self.contexts.contains(&context) {
+            self.contexts_truncated = true;
+        }
+    }
+}
+
 /// The aggregate of a replay.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Usage {
@@ -109,6 +170,12 @@ pub struct Usage {
     pub matched: u64,
     /// IAM service prefixes for which the trail held data events (so it logs them).
     pub data_event_services: BTreeSet<String>,
+    /// Every distinct call: (action, resource) with counts and request contexts. A call whose
+    /// resource is not scoped is keyed by `*`; calls whose resource cannot be known are left out
+    /// (they are counted in the action's [`Resources::unknown`]).
+    pub calls: BTreeMap<(String, String), CallUse>,
+    /// Calls not kept because [`MAX_CALLS`] distinct calls were kept already.
+    pub calls_dropped: u64,
 }
 
 impl Usage {
@@ -159,14 +226,35 @@ impl Usage {
                             &mut a.resources
                         }
                     };
-                    match n.resource {
-                        ResourceKnowledge::Known => n.resources.iter().for_each(|r| resources.add(r)),
-                        ResourceKnowledge::NotScoped => resources.add("*"),
-                        ResourceKnowledge::Unknown(_) => resources.unknown += 1,
+                    let called: Vec<&str> = match n.resource {
+                        ResourceKnowledge::Known => n.resources.iter().map(String::as_str).collect(),
+                        ResourceKnowledge::NotScoped => vec!["*"],
+                        ResourceKnowledge::Unknown(_) => {
+                            resources.unknown += 1;
+                            Vec::new()
+                        }
+                    };
+                    for r in &called {
+                        resources.add(r);
+                    }
+                    for r in called {
+                        self.record_call(&n.action, r, denied.is_some(), CallContext::of(event));
                     }
                 }
             }
         }
+    }
+
+    fn record_call(&mut self, action: &str, resource: &str, denied: bool, context: CallContext) {
+        let key = (action.to_string(), resource.to_string());
+        if !self.calls.contains_key(&key) && self.calls.len() >= MAX_CALLS {
+            self.calls_dropped += 1;
+            return;
+        }
+        let call = self.calls.entry(key).or_default();
+        call.count += 1;
+        call.denied += u64::from(denied);
+        call.add_context(context);
     }
 
     /// Folds another aggregate into this one.
@@ -199,6 +287,20 @@ impl Usage {
         for (k, v) in other.unmapped {
             *self.unmapped.entry(k).or_default() += v;
         }
+        self.calls_dropped += other.calls_dropped;
+        for (k, v) in other.calls {
+            if !self.calls.contains_key(&k) && self.calls.len() >= MAX_CALLS {
+                self.calls_dropped += v.count;
+                continue;
+            }
+            let c = self.calls.entry(k).or_default();
+            c.count += v.count;
+            c.denied += v.denied;
+            c.contexts_truncated |= v.contexts_truncated;
+            for ctx in v.contexts {
+                c.add_context(ctx);
+            }
+        }
     }
 
     /// Adds a successful use of `action` seen in `origin` at `time`; returns its resources to fill.
@@ -229,5 +331,46 @@ impl Usage {
     /// Whether an action (any case) was used successfully.
     pub fn used(&self, action: &str) -> bool {
         self.actions.contains_key(action) || self.actions.keys().any(|k| k.eq_ignore_ascii_case(action))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Shapes from "CloudTrail record contents" (AWS CloudTrail User Guide): a direct call over TLS
+    /// has an address in `sourceIPAddress` and `tlsDetails`; a call a service makes for the principal
+    /// has `userIdentity.invokedBy` and the service as `sourceIPAddress`.
+    const DIRECT: &str = r#"{"eventTime":"2026-11-01T10:00:00Z","eventSource":"dynamodb.amazonaws.com","eventName":"GetItem","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.7","recipientAccountId":"111122223333","userIdentity":{"type":"AssumedRole","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/r/fn"},"requestParameters":{"tableName":"orders"},"resources":[{"type":"AWS::DynamoDB::Table","ARN":"arn:aws:dynamodb:us-east-1:111122223333:table/orders"}],"tlsDetails":{"tlsVersion":"TLSv1.3"}}"#;
+    const VIA: &str = r#"{"eventTime":"2026-11-01T10:00:01Z","eventSource":"kms.amazonaws.com","eventName":"Decrypt","awsRegion":"us-east-1","sourceIPAddress":"secretsmanager.amazonaws.com","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/r/fn","invokedBy":"secretsmanager.amazonaws.com"},"requestParameters":{"encryptionContext":{}},"resources":[{"type":"AWS::KMS::Key","ARN":"arn:aws:kms:us-east-1:111122223333:key/k1"}]}"#;
+    const DENIED: &str = r#"{"eventTime":"2026-11-01T10:00:02Z","eventSource":"dynamodb.amazonaws.com","eventName":"GetItem","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.7","errorCode":"AccessDeniedException","recipientAccountId":"111122223333","userIdentity":{"type":"AssumedRole","accountId":"111122223333","arn":"arn:aws:sts::111122223333:assumed-role/r/fn"},"requestParameters":{"tableName":"orders"},"resources":[{"type":"AWS::DynamoDB::Table","ARN":"arn:aws:dynamodb:us-east-1:111122223333:table/orders"}],"tlsDetails":{"tlsVersion":"TLSv1.3"}}"#;
+
+    #[test]
+    fn calls_keep_resource_counts_and_request_context() {
+        let catalog = Catalog::embedded();
+        let mut u = Usage::default();
+        for text in [DIRECT, VIA, DENIED] {
+            let e: Event = serde_json::from_str(text).unwrap();
+            u.record(&e, catalog);
+        }
+        let orders = &u.calls[&(
+            "dynamodb:GetItem".to_string(),
+            "arn:aws:dynamodb:us-east-1:111122223333:table/orders".to_string(),
+        )];
+        assert_eq!((orders.count, orders.denied), (2, 1));
+        assert_eq!(orders.contexts.len(), 1, "the same context twice");
+        let direct = orders.contexts.iter().next().unwrap();
+        assert_eq!(direct.source.as_deref(), Some("203.0.113.7"));
+        assert!(direct.tls && direct.invoked_by.is_none());
+        let key =
+            &u.calls[&("kms:Decrypt".to_string(), "arn:aws:kms:us-east-1:111122223333:key/k1".to_string())];
+        let via = key.contexts.iter().next().unwrap();
+        assert_eq!(via.invoked_by.as_deref(), Some("secretsmanager.amazonaws.com"));
+        assert!(!via.tls);
+        assert_eq!(via.region.as_deref(), Some("us-east-1"));
+        let mut merged = Usage::default();
+        merged.merge(u.clone());
+        merged.merge(u);
+        assert_eq!(merged.calls.values().map(|c| c.count).sum::<u64>(), 6);
     }
 }

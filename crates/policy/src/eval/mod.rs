@@ -394,7 +394,7 @@ impl Evaluation<'_> {
         let mut unknown = false;
         for c in &st.conditions {
             let key = c.key_lowercase();
-            if scope.get(key).is_none() && !is_principal_key(key) {
+            if scope.get(key).is_none() && !is_principal_key(key) && !scope.is_absent(key) {
                 unknown = true;
             } else if !c.evaluate(scope) {
                 return false;
@@ -779,6 +779,32 @@ mod tests {
 
     const ALLOW_S3: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"S3","Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
     const USER: &str = "arn:aws:iam::111122223333:user/alice";
+
+    /// "aws:CalledVia" (AWS global condition context keys): the key is present only when a service
+    /// calls on the principal's behalf. Known to be absent, a condition on it is decided as for a
+    /// missing key (false for `ForAnyValue:StringEquals`), not read as unknown.
+    #[test]
+    fn keys_known_absent_are_not_unknown() {
+        let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{"ForAnyValue:StringEquals":{"aws:CalledVia":"athena.amazonaws.com"}}}]}"#;
+        let set = PolicySet { identity: vec![pol("p", doc)], ..Default::default() };
+        let p = Principal::parse(USER).unwrap();
+        let run = |ctx: &RequestContext| {
+            let request = Request {
+                principal: Some(&p),
+                action: "s3:GetObject",
+                resource: "arn:aws:s3:::b/k",
+                context: ctx,
+                resource_account: None,
+            };
+            authorize_with(&set, &request, ConditionMode::Optimistic)
+        };
+        let unknown = run(&RequestContext::new());
+        assert_eq!((unknown.verdict, unknown.conditional), (Verdict::Allow, true));
+        let mut direct = RequestContext::new();
+        direct.mark_absent("aws:CalledVia");
+        let absent = run(&direct);
+        assert_eq!((absent.verdict, absent.conditional), (Verdict::ImplicitDeny, false));
+    }
 
     #[test]
     fn identity_allow_and_implicit_deny() {
