@@ -208,3 +208,30 @@ fn location(path: &str, region: Option<((usize, usize), (usize, usize))>) -> Loc
         },
     }
 }
+
+/// A rule's description and documentation address, for [`log_documented`].
+#[derive(Debug, Clone, Copy)]
+pub struct RuleDoc {
+    /// What the rule means, in one line.
+    pub help: &'static str,
+    /// Where it is documented.
+    pub help_uri: &'static str,
+}
+
+/// Like [`log`], with each rule's description and address from `doc` (the finding-code registry:
+/// [`registry_doc`]).
+pub fn log_documented(findings: &[Finding<'_>], doc: impl Fn(&str) -> Option<RuleDoc>) -> Log {
+    let mut log = log(findings);
+    for rule in log.runs.iter_mut().flat_map(|run| run.tool.driver.rules.iter_mut()) {
+        if let Some(d) = doc(&rule.id) {
+            rule.short_description = Message { text: d.help.to_string() };
+            rule.help_uri = d.help_uri;
+        }
+    }
+    log
+}
+
+/// A finding code's help text and documentation address, from the registry.
+pub fn registry_doc(id: &str) -> Option<RuleDoc> {
+    iamfit_core::lint::Code::from_name(id).map(|c| RuleDoc { help: c.info().help, help_uri: c.info().url })
+}

@@ -478,7 +478,7 @@ fn audit_reports_a_role_that_lacks_the_poller_permissions() {
     let findings = audit_function(&subject(&account), None, &needs, Catalog::get());
     let missing: Vec<&str> = findings
         .iter()
-        .filter(|f| f.kind == "missing-service-permission")
+        .filter(|f| f.kind.name() == "missing-service-permission")
         .filter_map(|f| f.action.as_deref())
         .collect();
     // Creating and configuring an Amazon SQS event source mapping: the three poller actions; the
@@ -499,7 +499,7 @@ fn audit_reports_a_role_that_lacks_the_poller_permissions() {
     let account = load(true);
     let (_, needs) = needs_of(&account);
     let findings = audit_function(&subject(&account), None, &needs, Catalog::get());
-    assert!(findings.iter().all(|f| f.kind != "missing-service-permission"), "{findings:?}");
+    assert!(findings.iter().all(|f| f.kind.name() != "missing-service-permission"), "{findings:?}");
 }
 
 #[test]
@@ -508,7 +508,7 @@ fn audit_never_calls_the_services_permissions_over_grants() {
     let (_, needs) = needs_of(&account);
     let findings = audit_function(&subject(&account), Some(&code_usage()), &needs, Catalog::get());
     let over: Vec<String> =
-        findings.iter().filter(|f| f.kind == "over-grant").map(|f| format!("{f:?}")).collect();
+        findings.iter().filter(|f| f.kind.name() == "over-grant").map(|f| format!("{f:?}")).collect();
     for needed in [
         "logs:PutLogEvents",
         "xray:PutTraceSegments",

@@ -29,6 +29,7 @@ use iamfit_trail::usage::{ActionUse, Usage};
 use crate::account::{EventSourceMapping, Function, Subject};
 use crate::analyze::audit::{Finding, Severity};
 use crate::analyze::diff::{evaluate, mentions, Mismatch};
+use crate::lint::codes::Code;
 
 /// What a rule's actions act on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1083,7 +1084,7 @@ pub fn missing_findings(subject: &Subject, needs: &ServiceNeeds) -> Vec<Finding>
         .iter()
         .filter(|n| lacks(subject, n))
         .map(|n| Finding {
-            kind: "missing-service-permission",
+            kind: Code::MissingServicePermission,
             severity: n.severity,
             policy: subject.label.clone(),
             statement: n.sid.clone(),
@@ -1091,6 +1092,7 @@ pub fn missing_findings(subject: &Subject, needs: &ServiceNeeds) -> Vec<Finding>
             action: Some(n.action.clone()),
             resource: Some(n.resource.clone()),
             actions: vec![n.action.clone()],
+            place: None,
             message: format!(
                 "{}: the role lacks {} on {}{} (needed by the function's configuration, not by its code; see {})",
                 n.failure,
