@@ -69,7 +69,7 @@ pub fn run(args: &GenerateArgs, global: &GlobalArgs, style: &Style) -> CliResult
             list.join(", ")
         ));
     }
-    if !g.documents.is_empty() {
+    if g.has_code_statements() {
         let mut text = render(&g, args.format.into(), &policy_name(args));
         // With --template, SAM and CloudFormation output is a patch to the template (the policies replaced).
         if let (Some(_), Some(f)) = (&global.template, args.who.function.as_deref()) {
@@ -88,7 +88,7 @@ pub fn run(args: &GenerateArgs, global: &GlobalArgs, style: &Style) -> CliResult
     if !global.quiet {
         print_notes(&g, options.size_limit, global.verbose, style);
     }
-    if g.documents.is_empty() {
+    if !g.has_code_statements() {
         return Err(CliError::usage(format!(
             "none of the {} used call(s) is granted by the current policies of {}: there is no policy to print",
             g.proof.used_calls, target.label

@@ -552,3 +552,21 @@ fn usage_coverage_marks_the_services_permissions() {
     // 18 distinct actions in the hand-written list, all granted by the role, none used by the code.
     assert_eq!(report.needed_by_configuration, 18);
 }
+
+#[test]
+fn with_no_granted_code_call_the_policy_is_only_the_services_and_says_so() {
+    let account = load(true);
+    let (_, needs) = needs_of(&account);
+    // The code read an object the role does not grant: nothing of the code can be in the policy.
+    let mut usage = Usage::default();
+    let mut get = ActionUse { count: 1, ..Default::default() };
+    get.resources.set.insert("arn:aws:s3:::other-bucket/key".to_string());
+    usage.actions.insert("s3:GetObject".into(), get);
+    let options = Options { service_needs: Some(needs), ..Options::default() };
+    let g = generate(&usage, Some(&subject(&account)), Catalog::get(), &options);
+    assert!(!g.documents.is_empty(), "the service's statements are there");
+    assert!(!g.has_code_statements());
+    assert_eq!(g.missing.len(), 1);
+    let with_code = generate(&code_usage(), Some(&subject(&account)), Catalog::get(), &options);
+    assert!(with_code.has_code_statements());
+}

@@ -279,6 +279,13 @@ impl Generated {
     pub fn statement_count(&self) -> usize {
         self.documents.iter().map(|d| d.statements.len()).sum()
     }
+
+    /// Whether some statement comes from the evidence of the code's calls (not only from what the
+    /// Lambda service needs for the function's configuration).
+    pub fn has_code_statements(&self) -> bool {
+        let service: BTreeSet<&str> = self.service_needs.iter().map(|n| n.sid.as_str()).collect();
+        self.documents.iter().flat_map(|d| d.statements.iter()).any(|s| !service.contains(s.sid.as_str()))
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------
