@@ -290,3 +290,155 @@ async fn large_objects_pass_both_ways_unchanged() {
     assert_eq!(l[0]["operation"], "PutObject");
     assert_eq!(l[0]["resources"], serde_json::json!(["arn:aws:s3:::orders-bucket/big.bin"]));
 }
+
+/// What the chunk-checking upstream found: all signatures valid, the decoded data, Content-Length.
+type Verdict = Arc<Mutex<Option<(bool, Vec<u8>, String)>>>;
+
+/// Signs `data` as aws-chunked chunks of `chunk` bytes chained from `seed` ("Transferring Payload in
+/// Multiple Chunks", Amazon S3 API Reference), with the official signer.
+fn chunked(data: &[u8], chunk: usize, seed: &str, time: SystemTime, key: &str) -> Vec<u8> {
+    let creds: Identity = Credentials::new(key, SECRET, Some(TOKEN.into()), None, "test").into();
+    let params = v4::SigningParams::<()>::builder()
+        .identity(&creds)
+        .region("us-east-1")
+        .name("s3")
+        .time(time)
+        .settings(())
+        .build()
+        .unwrap();
+    let mut out = Vec::new();
+    let mut previous = seed.to_string();
+    let mut pieces: Vec<&[u8]> = data.chunks(chunk).collect();
+    pieces.push(&[]);
+    for piece in pieces {
+        let sig = v4::sign_chunk(&Bytes::copy_from_slice(piece), &previous, &params)
+            .unwrap()
+            .signature()
+            .to_string();
+        out.extend_from_slice(format!("{:x};chunk-signature={sig}\r\n", piece.len()).as_bytes());
+        out.extend_from_slice(piece);
+        out.extend_from_slice(b"\r\n");
+        previous = sig;
+    }
+    out
+}
+
+/// Checks an aws-chunked body's chunk signatures against the request's own signature and time.
+fn chunks_valid(authorization: &str, amz_date: &str, body: &[u8]) -> (bool, Vec<u8>) {
+    let seed = authorization.rsplit("Signature=").next().unwrap();
+    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    let time = SystemTime::from(time::PrimitiveDateTime::parse(amz_date, &format).unwrap().assume_utc());
+    let creds: Identity = Credentials::new(KEY, SECRET, Some(TOKEN.into()), None, "test").into();
+    let params = v4::SigningParams::<()>::builder()
+        .identity(&creds)
+        .region("us-east-1")
+        .name("s3")
+        .time(time)
+        .settings(())
+        .build()
+        .unwrap();
+    let (mut rest, mut previous, mut decoded, mut ok) = (body, seed.to_string(), Vec::new(), true);
+    loop {
+        let end = rest.windows(2).position(|w| w == b"\r\n").unwrap();
+        let header = std::str::from_utf8(&rest[..end]).unwrap();
+        let (size, sig) = header.split_once(";chunk-signature=").unwrap();
+        let size = usize::from_str_radix(size, 16).unwrap();
+        let data = &rest[end + 2..end + 2 + size];
+        let want = v4::sign_chunk(&Bytes::copy_from_slice(data), &previous, &params)
+            .unwrap()
+            .signature()
+            .to_string();
+        ok &= want == sig;
+        decoded.extend_from_slice(data);
+        previous = sig.to_string();
+        rest = &rest[end + 2 + size + 2..];
+        if size == 0 {
+            return (ok && rest.is_empty(), decoded);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_chunks_are_signed_anew_for_the_upstream() {
+    // An upstream that checks every chunk signature against the forwarded request's own signature.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let verdict: Verdict = Arc::default();
+    let record = verdict.clone();
+    tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+            let record = record.clone();
+            async move {
+                let h =
+                    |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+                let (auth, date, length) = (h("authorization"), h("x-amz-date"), h("content-length"));
+                let body = req.into_body().collect().await.unwrap().to_bytes();
+                let (ok, decoded) = chunks_valid(&auth, &date, &body);
+                *record.lock().unwrap() = Some((ok, decoded, length));
+                Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::new())))
+            }
+        });
+        let _ =
+            hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let upstream_url = format!("http://{addr}");
+    let recorder = tokio::task::spawn_blocking({
+        let dir = dir.path().to_path_buf();
+        move || start(&dir, &upstream_url)
+    })
+    .await
+    .unwrap();
+    let endpoint = recorder.endpoint_url();
+
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let time = SystemTime::now();
+    // The encoded length: three chunks of 65536 bytes, one of 3392, the final empty one.
+    let probe = chunked(&data, 65536, &"0".repeat(64), time, KEY);
+    let decoded_len = data.len().to_string();
+    let encoded_len = probe.len().to_string();
+    let headers = [
+        ("content-encoding", "aws-chunked"),
+        ("x-amz-decoded-content-length", decoded_len.as_str()),
+        ("content-length", encoded_len.as_str()),
+        ("x-amz-content-sha256", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"),
+    ];
+    let uri = format!("{endpoint}/orders-bucket/chunked.bin");
+    let creds: Identity = Credentials::new(KEY, SECRET, Some(TOKEN.into()), None, "test").into();
+    let mut settings = SigningSettings::default();
+    settings.percent_encoding_mode = aws_sigv4::http_request::PercentEncodingMode::Single;
+    settings.uri_path_normalization_mode = aws_sigv4::http_request::UriPathNormalizationMode::Disabled;
+    let params = v4::SigningParams::builder()
+        .identity(&creds)
+        .region("us-east-1")
+        .name("s3")
+        .time(time)
+        .settings(settings)
+        .build()
+        .unwrap()
+        .into();
+    let signable = SignableRequest::new(
+        "PUT",
+        uri.clone(),
+        headers.iter().copied(),
+        SignableBody::Precomputed("STREAMING-AWS4-HMAC-SHA256-PAYLOAD".into()),
+    )
+    .unwrap();
+    let (instructions, seed) = sign(signable, &params).unwrap().into_parts();
+    let body = chunked(&data, 65536, &seed, time, KEY);
+    let mut req = hyper::Request::builder().method("PUT").uri(&uri);
+    for (k, v) in headers {
+        req = req.header(k, v);
+    }
+    let mut req = req.body(Full::new(Bytes::from(body))).unwrap();
+    instructions.apply_to_request_http1x(&mut req);
+    let (status, _, code) = send(req).await;
+    assert_eq!((status, code), (200, None));
+    tokio::task::spawn_blocking(move || recorder.finish(Duration::from_secs(1))).await.unwrap();
+    let (ok, decoded, length) = verdict.lock().unwrap().clone().expect("the upstream got the upload");
+    assert!(ok, "every chunk signature must chain from the forwarded request's signature");
+    assert_eq!(decoded, data);
+    assert_eq!(length, encoded_len);
+    assert_eq!(lines(dir.path())[0]["operation"], "PutObject");
+}

@@ -7,6 +7,7 @@
 //! The endpoint listens on 127.0.0.1 only and forwards only requests signed with this run's
 //! credentials, so no other local user can borrow the role through it.
 
+mod chunks;
 mod log;
 mod proxy;
 mod sign;

@@ -2,7 +2,8 @@
 //! the upstream endpoint, forward it, record the outcome, and hand the answer back unchanged.
 //!
 //! Bodies stream in both directions: a request that declares its payload hash (`x-amz-content-sha256`,
-//! as S3 requests do) is forwarded as it arrives; only the bodies of the other services' requests (API
+//! as S3 requests do) is forwarded as it arrives (signed chunks signed anew on the way, see
+//! [`super::chunks`]); only the bodies of the other services' requests (API
 //! parameters, at most [`MAX_BUFFERED_BODY`]) are read first, since their signature covers the body's
 //! hash and their parameters name the resources. Answers stream back; only error answers (small) are
 //! read to find their error code.
@@ -26,6 +27,7 @@ use iamfit_catalog::Catalog;
 use iamfit_trail::call::{self, ApiCall, Caller, Scope};
 use iamfit_trail::recording::{self, RecordedCall, Status};
 
+use super::chunks::{self, BoxError, ChunkSigner, Resigned, SIGNED_CHUNKS};
 use super::log::Log;
 use super::sign::{self, Payload, Received, ToSign, PRESIGN_PARAMS};
 
@@ -35,7 +37,7 @@ pub const MAX_BUFFERED_BODY: usize = 64 * 1024 * 1024;
 const MAX_ERROR_BODY: usize = 1024 * 1024;
 
 /// The body type of forwarded requests and answers.
-pub type ProxyBody = BoxBody<Bytes, hyper::Error>;
+pub type ProxyBody = BoxBody<Bytes, BoxError>;
 
 /// The HTTP client the recorder forwards with.
 pub type HttpClient = Client<HttpsConnector<HttpConnector>, ProxyBody>;
@@ -75,7 +77,7 @@ pub struct State {
 }
 
 fn full(bytes: impl Into<Bytes>) -> ProxyBody {
-    Full::new(bytes.into()).map_err(|never: Infallible| match never {}).boxed()
+    Full::new(bytes.into()).map_err(|never: Infallible| -> BoxError { match never {} }).boxed()
 }
 
 /// Headers a proxy must not forward (RFC 9110, 7.6.1).
@@ -185,9 +187,10 @@ enum Body {
     Read(Bytes),
 }
 
-/// Signed-chunk uploads carry a signature per chunk, chained from the client's own signature.
-fn is_signed_streaming(declared: &str) -> bool {
-    declared.starts_with("STREAMING-AWS4-") || declared.starts_with("STREAMING-ECDSA-")
+/// Signed-chunk uploads other than [`SIGNED_CHUNKS`] (with signed trailers, or SigV4a): not re-signed.
+fn is_unsupported_streaming(declared: &str) -> bool {
+    declared != SIGNED_CHUNKS
+        && (declared.starts_with("STREAMING-AWS4-") || declared.starts_with("STREAMING-ECDSA-"))
 }
 
 /// A call's line, filled as the request goes through.
@@ -252,8 +255,8 @@ async fn forward(state: &State, req: Request<Incoming>) -> Response<ProxyBody> {
     }
     let declared =
         parts.headers.get("x-amz-content-sha256").and_then(|v| v.to_str().ok()).map(str::to_string);
-    if declared.as_deref().is_some_and(is_signed_streaming) {
-        return refuse(state, rec, StatusCode::NOT_IMPLEMENTED, "IamfitSignedChunksUnsupported", "iamfit's recorder cannot re-sign signed-chunk uploads (aws-chunked with chunk signatures); configure the SDK for unsigned or whole-payload signing", json);
+    if declared.as_deref().is_some_and(is_unsupported_streaming) {
+        return refuse(state, rec, StatusCode::NOT_IMPLEMENTED, "IamfitSignedChunksUnsupported", "iamfit's recorder cannot re-sign uploads with signed trailers or SigV4a chunks; configure the SDK for unsigned trailers, signed chunks without trailers, or whole-payload signing", json);
     }
     let body = match declared {
         Some(d) => Body::Streamed(incoming, d),
@@ -292,12 +295,18 @@ async fn forward(state: &State, req: Request<Incoming>) -> Response<ProxyBody> {
         Ok(c) => c.endpoint_prefix.clone(),
         Err(_) => call::endpoint_prefix(&auth.scope.service).unwrap_or(&auth.scope.service).to_string(),
     };
-    let outgoing = match upstream_request(state, &parts, &query, &auth.scope, &endpoint_prefix, payload) {
-        Ok(r) => r,
-        Err(e) => return refuse(state, rec, StatusCode::BAD_GATEWAY, "IamfitSigningFailed", &e, json),
-    };
+    let (outgoing, seed, time) =
+        match upstream_request(state, &parts, &query, &auth.scope, &endpoint_prefix, payload) {
+            Ok(r) => r,
+            Err(e) => return refuse(state, rec, StatusCode::BAD_GATEWAY, "IamfitSigningFailed", &e, json),
+        };
     let outgoing = outgoing.map(|()| match body {
-        Body::Streamed(b, _) => b.boxed(),
+        Body::Streamed(b, declared) if declared == SIGNED_CHUNKS => {
+            let signer =
+                ChunkSigner::new(&state.credentials, time, &auth.scope.region, &auth.scope.service, seed);
+            chunks::boxed(Resigned::new(b, signer))
+        }
+        Body::Streamed(b, _) => b.map_err(BoxError::from).boxed(),
         Body::Read(b) => full(b),
     });
     match state.client.request(outgoing).await {
@@ -384,7 +393,8 @@ fn map_into(rec: &mut RecordedCall, api_call: &Result<ApiCall, call::Unrecognise
     }
 }
 
-/// The request for the upstream endpoint, signed with the run's credentials.
+/// The request for the upstream endpoint, signed with the run's credentials; with its signature and
+/// signing time (the seed of signed chunks).
 fn upstream_request(
     state: &State,
     parts: &http::request::Parts,
@@ -392,7 +402,7 @@ fn upstream_request(
     scope: &Scope,
     endpoint_prefix: &str,
     payload: Payload<'_>,
-) -> Result<Request<()>, String> {
+) -> Result<(Request<()>, String, SystemTime), String> {
     let (scheme, authority) = match &state.upstream {
         Upstream::Endpoint { scheme, authority } => (scheme.clone(), authority.clone()),
         Upstream::Aws => ("https".to_string(), call::upstream_host(endpoint_prefix, &scope.region)),
@@ -405,6 +415,7 @@ fn upstream_request(
     };
     let headers = sign::forwardable(&parts.headers);
     let sha256_header = parts.headers.contains_key("x-amz-content-sha256");
+    let time = SystemTime::now();
     let to_sign = ToSign {
         method: parts.method.as_str(),
         uri: &uri,
@@ -416,16 +427,17 @@ fn upstream_request(
         payload,
         service: &scope.service,
         region: &scope.region,
-        time: SystemTime::now(),
+        time,
         sha256_header,
         token: true,
     };
-    let (auth_headers, _) = sign::signature(&to_sign, &state.credentials)?;
+    let (auth_headers, signature) = sign::signature(&to_sign, &state.credentials)?;
     let mut builder = Request::builder().method(parts.method.clone()).uri(&uri);
     for (n, v) in headers.iter().chain(auth_headers.iter()) {
         builder = builder.header(n.as_str(), v.as_str());
     }
-    builder.body(()).map_err(|e| e.to_string())
+    let request = builder.body(()).map_err(|e| e.to_string())?;
+    Ok((request, signature, time))
 }
 
 /// Records the upstream's answer and hands it back unchanged (an error answer is read first for its
@@ -454,7 +466,7 @@ async fn answer(state: &State, mut rec: RecordedCall, resp: Response<Incoming>) 
             }
         }
     } else {
-        body.boxed()
+        body.map_err(BoxError::from).boxed()
     };
     rec.status = recording::status_of(rec.http_status, rec.error_code.as_deref());
     state.log.write(&rec);
