@@ -170,12 +170,15 @@ fn upstream_of(endpoint_url: Option<&str>) -> Result<Upstream, RecordError> {
 
 fn http_client() -> Result<proxy::HttpClient, RecordError> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_provider_and_native_roots(provider)
         .map_err(|e| RecordError::Tls(e.to_string()))?
         .https_or_http()
         .enable_http1()
-        .build();
+        .wrap_connector(http);
     Ok(hyper_util::client::legacy::Client::builder(TokioExecutor::new())
         .pool_idle_timeout(Duration::from_secs(30))
         .build(https))
