@@ -332,3 +332,55 @@ async fn ctrl_c_stops_the_child_and_keeps_the_recording_complete() {
     assert_eq!(lines[0]["permissionless"], true);
     assert!(stderr.contains("recorded 1 call(s)"), "{stderr}");
 }
+
+/// As the developer: no role is assumed; the calls are made and recorded with the caller's own key.
+const CALLER_CHILD: &str = r#"
+import os, boto3
+moto = os.environ["MOTO_URL"]
+boto3.client("s3", endpoint_url=moto, aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="x").create_bucket(Bucket="new-code-bucket")
+print(os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "-"), os.environ["AWS_ACCESS_KEY_ID"][:4], flush=True)
+boto3.client("s3").list_objects_v2(Bucket="new-code-bucket")
+"#;
+
+#[tokio::test]
+async fn as_caller_records_the_developers_own_calls_before_a_role_exists() {
+    let moto = Moto::start();
+    let endpoint = moto.endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    seed(&endpoint, dir.path()).await;
+    let script = dir.path().join("caller.py");
+    std::fs::write(&script, CALLER_CHILD).unwrap();
+    let calls = dir.path().join("calls.jsonl");
+    // No --function: the function and its role need not exist yet.
+    let out = iamfit_command(dir.path(), &endpoint)
+        .env("MOTO_URL", &endpoint)
+        .args(["exec", "--as-caller", "--profile", "dev", "--record", calls.to_str().unwrap(), "--"])
+        .arg(venv_tool("python"))
+        .arg(&script)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}\n{}", String::from_utf8_lossy(&out.stdout));
+    // The caller's long-term key (AKIA...), not a role session (ASIA...); no Lambda environment.
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "- AKIA");
+    let text = std::fs::read_to_string(&calls).unwrap();
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert_eq!(lines[0]["principal"], format!("arn:aws:iam::{ACCOUNT}:user/dev"));
+    assert_eq!(lines[0]["operation"], "ListObjectsV2");
+    assert_eq!(lines[0]["actions"], json!(["s3:ListBucket"]));
+    assert_eq!(lines[0]["resources"], json!(["arn:aws:s3:::new-code-bucket"]));
+    assert_eq!(lines[0]["status"], "allowed");
+    assert!(lines[0].get("function").is_none(), "{text}");
+
+    // The policy the new code's role needs, from the recording alone.
+    let (code, policy, err) = iamfit(&["generate", "--trail", calls.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let policy: Value = serde_json::from_str(&policy).unwrap();
+    let statements = policy["Statement"].as_array().unwrap();
+    assert!(
+        statements.iter().any(|s| s["Action"].to_string().contains("s3:ListBucket")
+            && s["Resource"].to_string().contains("arn:aws:s3:::new-code-bucket")),
+        "{policy}"
+    );
+}
