@@ -68,22 +68,6 @@ fn from_template(args: &SnapshotArgs, global: &GlobalArgs, style: &Style) -> Cli
         });
     }
     snapshot::write(&args.out, &account).map_err(|e| CliError::other(e.to_string()))?;
-    for f in &account.functions {
-        let mappings: Vec<&serde_json::Value> = expansion
-            .event_source_mappings
-            .iter()
-            .filter(|m| m.function == f.name)
-            .map(|m| &m.mapping)
-            .collect();
-        if mappings.is_empty() {
-            continue;
-        }
-        let path = args.out.join("functions").join(format!("{}.event-source-mappings.json", f.name));
-        let text = serde_json::to_string_pretty(&serde_json::json!({"EventSourceMappings": mappings}))
-            .unwrap_or_default();
-        std::fs::write(&path, text + "\n")
-            .map_err(|e| CliError::other(format!("cannot write {}: {e}", path.display())))?;
-    }
     if !global.quiet {
         for note in expansion.all_notes(&source.path().display().to_string()) {
             style.note(&note);

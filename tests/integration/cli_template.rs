@@ -191,3 +191,48 @@ fn generate_writes_back_a_patch_to_the_template() {
     // Nothing outside the role's Policies changes: the function's lines are not in the patch.
     assert!(!stdout.contains("FunctionName"), "{stdout}");
 }
+
+/// The template's function configuration reaches the analyses: with its own role (`Role:` given,
+/// SAM adds no policy to it), Active tracing needs `xray:PutTraceSegments` and
+/// `xray:PutTelemetryRecords` (Lambda Developer Guide, "Visualize Lambda function invocations using
+/// AWS X-Ray": https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html) and the SQS trigger
+/// needs `sqs:ReceiveMessage`, `sqs:DeleteMessage` and `sqs:GetQueueAttributes` on the queue
+/// ("Creating and configuring an Amazon SQS event source mapping":
+/// https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html). The role grants only
+/// logs, so `audit` reports each as missing-service-permission.
+#[test]
+fn audit_of_a_template_function_knows_its_configuration() {
+    let t = "tests/fixtures/template/own-role.yaml";
+    let (code, stdout, err) = iamfit(&[
+        "audit",
+        "--template",
+        t,
+        "--function",
+        "worker",
+        "--account",
+        "111122223333",
+        "--region",
+        "eu-west-1",
+        "-o",
+        "json",
+    ]);
+    assert!(code == 0 || code == 3, "{err}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    let missing: Vec<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "missing-service-permission")
+        .map(|f| format!("{} {}", f["action"].as_str().unwrap(), f["resource"].as_str().unwrap()))
+        .collect();
+    for expected in [
+        "xray:PutTraceSegments *",
+        "xray:PutTelemetryRecords *",
+        "sqs:ReceiveMessage arn:aws:sqs:eu-west-1:111122223333:jobs",
+        "sqs:DeleteMessage arn:aws:sqs:eu-west-1:111122223333:jobs",
+        "sqs:GetQueueAttributes arn:aws:sqs:eu-west-1:111122223333:jobs",
+    ] {
+        assert!(missing.iter().any(|m| m == expected), "{expected} missing from {missing:?}");
+    }
+    assert_eq!(missing.len(), 5, "{missing:?}");
+}

@@ -79,6 +79,18 @@ fn cloudformation_roles_policies_and_functions() {
         "arn:aws:sqs:eu-west-1:111122223333:orders-in"
     );
     assert!(e.logical_names.is_empty(), "the role and the function have names: {:?}", e.logical_names);
+    // The configuration the Lambda service uses the role for, from the resource's properties
+    // (AWS::Lambda::Function TracingConfig, KmsKeyArn, Layers; AWS::Lambda::EventInvokeConfig
+    // DestinationConfig: CloudFormation User Guide, resource reference), with the trigger.
+    let c = &f.config;
+    assert_eq!(c.tracing_mode.as_deref(), Some("Active"));
+    assert_eq!(c.kms_key_arn.as_deref(), Some("arn:aws:kms:eu-west-1:111122223333:key/env-key"));
+    assert_eq!(c.layers, ["arn:aws:lambda:eu-west-1:111122223333:layer:deps:3"]);
+    let mappings = c.event_source_mappings.as_ref().expect("the template's mappings");
+    assert_eq!(mappings[0].event_source_arn.as_deref(), Some("arn:aws:sqs:eu-west-1:111122223333:orders-in"));
+    let invoke = c.event_invoke.as_ref().expect("the EventInvokeConfig");
+    assert_eq!(invoke.on_failure.as_deref(), Some("arn:aws:sqs:eu-west-1:111122223333:orders-in"));
+    assert_eq!(invoke.maximum_retry_attempts, Some(0));
 }
 
 #[test]
@@ -177,4 +189,17 @@ fn terraform_plan() {
         e.event_source_mappings[0].mapping["EventSourceArn"],
         "arn:aws:sqs:eu-west-1:111122223333:orders-in"
     );
+    // What the Lambda service uses the role for, from the provider's attributes (Terraform AWS
+    // provider: aws_lambda_function `tracing_config`, `dead_letter_config`;
+    // aws_lambda_function_event_invoke_config `destination_config`): the SQS trigger, Active
+    // tracing, the dead-letter queue and the on-failure topic.
+    let c = &f.config;
+    assert_eq!(c.tracing_mode.as_deref(), Some("Active"));
+    assert_eq!(c.dead_letter_target.as_deref(), Some("arn:aws:sqs:eu-west-1:111122223333:orders-dlq"));
+    let mappings = c.event_source_mappings.as_ref().expect("the template's mappings");
+    assert_eq!(mappings.len(), 1);
+    assert_eq!(mappings[0].event_source_arn.as_deref(), Some("arn:aws:sqs:eu-west-1:111122223333:orders-in"));
+    let invoke = c.event_invoke.as_ref().expect("the event invoke config");
+    assert_eq!(invoke.on_failure.as_deref(), Some("arn:aws:sns:eu-west-1:111122223333:orders-failed"));
+    assert_eq!((invoke.on_success.as_deref(), invoke.maximum_retry_attempts), (None, Some(1)));
 }
