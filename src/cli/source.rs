@@ -71,6 +71,44 @@ pub fn template_source(global: &GlobalArgs) -> Option<Result<TemplateSource, Cli
     Some(template_settings(global).map(|s| TemplateSource::new(path, s)))
 }
 
+/// `generate --format terraform --template PLAN.json`: the role's inline policies replaced in the
+/// `.tf` files next to the `terraform show -json` document, as a unified diff.
+pub fn terraform_patch(
+    global: &GlobalArgs,
+    function: &str,
+    documents: &[serde_json::Value],
+    style: &super::Style,
+) -> Result<String, CliError> {
+    let Some(Ok(template)) = template_source(global) else {
+        return Err(CliError::usage("--template needs a file"));
+    };
+    let expansion = template.expand().map_err(source_error)?;
+    let role = expansion.function(function).and_then(|f| f.role_logical_id.clone()).ok_or_else(|| {
+        CliError::usage(format!("function {function}: its role is not an aws_iam_role of the Terraform document"))
+            .with_hint("iamfit patches roles defined in the configuration; paste the printed policy instead (without --template)")
+    })?;
+    let dir =
+        template.path().parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let files = iamfit_template::tf_patch::read_sources(dir)
+        .map_err(|e| source_error(iamfit_template::source::source_error(e)))?;
+    if files.is_empty() {
+        return Err(CliError::usage(format!(
+            "no .tf files in {}: the patch needs the configuration's source",
+            dir.display()
+        ))
+        .with_hint("put the `terraform show -json` output next to the .tf files it came from"));
+    }
+    let patch = iamfit_template::tf_patch::write_role_policies(&files, &role, documents)
+        .map_err(|e| source_error(iamfit_template::source::source_error(e)))?;
+    if !global.quiet {
+        style.note(&format!(
+            "a patch to the .tf files in {} ({role}'s inline policies replaced; its attachments stay): apply it with `git apply` or `patch -p1`, then `terraform plan`",
+            dir.display()
+        ));
+    }
+    Ok(patch.diff)
+}
+
 /// Turns a source failure into one clear line, its hint, and (for `-v`) the detail.
 pub fn source_error(e: SourceError) -> CliError {
     let mut err = CliError::other(e.to_string());

@@ -169,6 +169,39 @@ fn template_errors_name_the_position() {
     assert!(err.contains("expected KEY=VALUE"), "{err}");
 }
 
+/// Terraform: the patch goes to the `.tf` files next to the `terraform show -json` document; the
+/// role's `aws_iam_role_policy` value is replaced and nothing else changes. The usage is the demo's
+/// trail (the role has the demo's path `/service-role/`), so the policy names the calls
+/// policy-fixtures/README.md lists, among them `sns:Publish` on `order-events`.
+#[test]
+fn generate_writes_back_a_patch_to_the_terraform_source() {
+    let (code, stdout, err) = iamfit(&[
+        "generate",
+        "--template",
+        "tests/fixtures/template/terraform/plan.json",
+        "--function",
+        "orders",
+        "--snapshot",
+        "policy-fixtures/demo",
+        "--account",
+        "111122223333",
+        "--format",
+        "terraform",
+    ]);
+    assert!(code == 0 || code == 3, "{err}");
+    assert!(
+        stdout.starts_with("--- a/tests/fixtures/template/terraform/main.tf\n+++ b/tests/fixtures/template/terraform/main.tf\n@@ "),
+        "{stdout}\n{err}"
+    );
+    assert!(stdout.contains("-    Statement = [{ Effect = \"Allow\", Action = [\"dynamodb:*\""), "{stdout}");
+    assert!(stdout.contains("+          \"arn:aws:sns:us-east-1:111122223333:order-events\",\n"), "{stdout}");
+    assert!(stdout.contains("+          \"sns:Publish\",\n"), "{stdout}");
+    assert!(err.contains("177 of the 177 successful calls"), "the demo's trail is the usage: {err}");
+    // Nothing outside the policy's value changes: the function and the role's other lines are not
+    // in the patch.
+    assert!(!stdout.contains("function_name") && !stdout.contains("assume_role_policy"), "{stdout}");
+}
+
 #[test]
 fn generate_writes_back_a_patch_to_the_template() {
     let (code, stdout, err) = iamfit(&[

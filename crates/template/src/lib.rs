@@ -23,6 +23,7 @@ pub mod patch;
 pub mod sam;
 pub mod source;
 pub mod terraform;
+pub mod tf_patch;
 
 use std::path::Path;
 
