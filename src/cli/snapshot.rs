@@ -52,12 +52,13 @@ pub fn run(args: &SnapshotArgs, global: &GlobalArgs, style: &Style) -> CliResult
     Ok(ExitCode::SUCCESS)
 }
 
-/// `iamfit snapshot --template FILE --out DIR`: the template expanded into a snapshot folder, with
-/// `functions/NAME.event-source-mappings.json` for the functions that have event source mappings.
+/// `iamfit snapshot --template FILE --out DIR`: the template expanded into a snapshot folder (each
+/// function with its configuration, event source mappings and invoke configuration).
 fn from_template(args: &SnapshotArgs, global: &GlobalArgs, style: &Style) -> CliResult {
-    let Some(Ok(source)) = super::source::template_source(global) else {
-        return Err(CliError::usage("--template needs a file and valid --parameter KEY=VALUE options"));
+    let Some(source) = super::source::template_source(global) else {
+        return Err(CliError::usage("--template needs a file"));
     };
+    let source = source?;
     let expansion = source.expand().map_err(source_error)?;
     let mut account = expansion.account.clone();
     if !args.function.is_empty() {

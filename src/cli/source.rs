@@ -3,10 +3,13 @@
 
 use iamfit_aws::live::LiveOptions;
 use iamfit_aws::sources::LiveAccount;
+use iamfit_aws::stack::LiveManagedPolicies;
 use iamfit_core::account::{Account, Subject};
 use iamfit_core::resolve;
 use iamfit_core::source::{AccountSource, SnapshotSource, SourceError};
 use iamfit_template::{Settings, TemplateOverlay, TemplateSource};
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use super::{CliError, GlobalArgs};
 
@@ -32,11 +35,11 @@ pub fn live_options(global: &GlobalArgs) -> LiveOptions {
 
 /// The account source the global options name: the snapshot folder, or the live account; with
 /// `--template`, the template over it (the template's functions and roles, the rest from the other).
-pub fn account_source(global: &GlobalArgs) -> Box<dyn AccountSource> {
-    match template_source(global) {
-        Some(Ok(t)) => Box::new(TemplateOverlay::new(t, deployed_source(global))),
-        _ => deployed_source(global),
-    }
+pub fn account_source(global: &GlobalArgs) -> Result<Box<dyn AccountSource>, CliError> {
+    Ok(match template_source(global) {
+        Some(t) => Box::new(TemplateOverlay::new(t?, deployed_source(global))),
+        None => deployed_source(global),
+    })
 }
 
 /// The snapshot folder or the live account, without the template.
@@ -62,13 +65,49 @@ pub fn template_settings(global: &GlobalArgs) -> Result<Settings, CliError> {
         region: global.region.clone().unwrap_or(defaults.region),
         stack: global.stack.clone().unwrap_or(defaults.stack),
         parameters,
+        physical_ids: Default::default(),
     })
 }
 
-/// The `--template` source, when given.
+/// The `--template` source, when given. Without `--snapshot`, `--stack NAME` reads the deployed
+/// stack's physical ids (the names CloudFormation generated), and `--stack` or `--profile` the AWS
+/// managed policies the template attaches, from AWS (the embedded copy stays the fallback).
 pub fn template_source(global: &GlobalArgs) -> Option<Result<TemplateSource, CliError>> {
     let path = global.template.as_ref()?;
-    Some(template_settings(global).map(|s| TemplateSource::new(path, s)))
+    Some(template_settings(global).and_then(|mut settings| {
+        let live = global.snapshot.is_none();
+        if let (Some(stack), true) = (&global.stack, live) {
+            settings.physical_ids = stack_physical_ids(global, stack)?;
+        }
+        let source = TemplateSource::new(path, settings);
+        Ok(if live && (global.stack.is_some() || global.profile.is_some()) {
+            source.with_managed_policies(std::sync::Arc::new(LiveManagedPolicies::new(live_options(global))))
+        } else {
+            source
+        })
+    }))
+}
+
+/// The physical ids of the stack's resources, read once per run.
+fn stack_physical_ids(global: &GlobalArgs, stack: &str) -> Result<BTreeMap<String, String>, CliError> {
+    static READ: OnceLock<Result<BTreeMap<String, String>, (String, Option<String>)>> = OnceLock::new();
+    let read = READ.get_or_init(|| {
+        iamfit_aws::stack::physical_ids(&live_options(global), stack).map_err(|e| {
+            let err = source_error(e);
+            (
+                format!(
+                    "--stack {stack}: the deployed stack's physical names could not be read: {}",
+                    err.message
+                ),
+                err.hint,
+            )
+        })
+    });
+    read.clone().map_err(|(message, hint)| {
+        CliError::usage(message).with_hint(hint.unwrap_or_else(|| {
+            "give credentials that may call cloudformation:ListStackResources, or work offline with --snapshot DIR (logical ids then stand for generated names)".into()
+        }))
+    })
 }
 
 /// `generate --format terraform --template PLAN.json`: the role's inline policies replaced in the
@@ -79,9 +118,10 @@ pub fn terraform_patch(
     documents: &[serde_json::Value],
     style: &super::Style,
 ) -> Result<String, CliError> {
-    let Some(Ok(template)) = template_source(global) else {
+    let Some(template) = template_source(global) else {
         return Err(CliError::usage("--template needs a file"));
     };
+    let template = template?;
     let expansion = template.expand().map_err(source_error)?;
     let role = expansion.function(function).and_then(|f| f.role_logical_id.clone()).ok_or_else(|| {
         CliError::usage(format!("function {function}: its role is not an aws_iam_role of the Terraform document"))
@@ -128,15 +168,13 @@ pub fn load_accounts(
     function: Option<&str>,
     function_profile: Option<&str>,
 ) -> Result<Loaded, CliError> {
-    if let Some(Err(e)) = template_source(global) {
-        return Err(e);
-    }
-    if let (Some(Ok(template)), Some(profile), None, Some(function)) =
-        (template_source(global), profile, &global.profile, function)
+    let template = template_source(global).transpose()?;
+    if let (Some(template), Some(profile), None, Some(function)) =
+        (&template, profile, &global.profile, function)
     {
-        return load_drift(global, &template, profile, function);
+        return load_drift(global, template, profile, function);
     }
-    let local = account_source(global);
+    let local = account_source(global)?;
     let other: Option<Box<dyn AccountSource>> = match (function_profile, &global.snapshot) {
         (Some(p), None) => Some(Box::new(LiveAccount::new(LiveOptions {
             profile: Some(p.to_string()),
@@ -151,7 +189,7 @@ pub fn load_accounts(
 
 /// The subject for a principal ARN (role, role session, or user), from the snapshot or AWS.
 pub fn load_principal(global: &GlobalArgs, arn: &str) -> Result<Subject, CliError> {
-    resolve::principal_subject(account_source(global).as_ref(), arn).map_err(source_error)
+    resolve::principal_subject(account_source(global)?.as_ref(), arn).map_err(source_error)
 }
 
 /// Drift (`diff --template T --function F` without `--profile`): the template's role of F stands as the
@@ -234,9 +272,10 @@ pub fn template_patch(
     documents: &[serde_json::Value],
     style: &super::Style,
 ) -> Result<String, CliError> {
-    let Some(Ok(template)) = template_source(global) else {
+    let Some(template) = template_source(global) else {
         return Err(CliError::usage("--template needs a file"));
     };
+    let template = template?;
     let expansion = template.expand().map_err(source_error)?;
     let path = template.path().display().to_string();
     let logical_id =

@@ -48,7 +48,7 @@ pub fn principal_filter(
     global: &GlobalArgs,
 ) -> Result<Target, CliError> {
     match function {
-        Some(f) => resolve::function_target(account_source(global).as_ref(), f).map_err(source_error),
+        Some(f) => resolve::function_target(account_source(global)?.as_ref(), f).map_err(source_error),
         None => resolve::principal_target(principal.unwrap_or_default()).map_err(source_error),
     }
 }
@@ -80,7 +80,7 @@ pub fn replay_target(
 /// The current grant of a `--principal` (role, role session or user): from the snapshot, or read
 /// live from IAM.
 pub fn principal_subject(arn: &str, global: &GlobalArgs) -> Result<iamfit_core::account::Subject, CliError> {
-    resolve::principal_subject(account_source(global).as_ref(), arn).map_err(source_error)
+    resolve::principal_subject(account_source(global)?.as_ref(), arn).map_err(source_error)
 }
 
 pub fn run(args: &UsageArgs, global: &GlobalArgs, style: &Style) -> CliResult {
