@@ -19,7 +19,43 @@ fn settings(params: &[(&str, &str)]) -> Settings {
         region: "eu-west-1".into(),
         stack: "orders".into(),
         parameters: params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        physical_ids: Default::default(),
     }
+}
+
+/// The deployed stack's physical ids stand for generated names: `Ref` of an `AWS::IAM::Role` is its
+/// name, of an `AWS::SQS::Queue` its URL, of an `AWS::SNS::Topic` its ARN (CloudFormation User Guide,
+/// each resource's "Return values"); a resource with a name property keeps it.
+#[test]
+fn physical_ids_name_what_the_template_leaves_unnamed() {
+    let text = r#"{"Resources": {
+        "Role": {"Type": "AWS::IAM::Role", "Properties": {"Policies": [{"PolicyName": "p", "PolicyDocument":
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["sqs:SendMessage", "sns:Publish"],
+             "Resource": [{"Fn::GetAtt": ["Queue", "Arn"]}, {"Ref": "Topic"}]}]}}]}},
+        "Named": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "named-role"}},
+        "Queue": {"Type": "AWS::SQS::Queue"},
+        "Topic": {"Type": "AWS::SNS::Topic"}}}"#;
+    let mut s = settings(&[]);
+    for (logical, physical) in [
+        ("Role", "orders-Role-1A2B3C"),
+        ("Named", "named-role"),
+        ("Queue", "https://sqs.eu-west-1.amazonaws.com/111122223333/orders-Queue-9Z8Y"),
+        ("Topic", "arn:aws:sns:eu-west-1:111122223333:orders-Topic-7X6W"),
+    ] {
+        s.physical_ids.insert(logical.into(), physical.into());
+    }
+    let e = expand(text, "stack.json", &s).unwrap();
+    let role = e.account.role("orders-Role-1A2B3C").expect("the physical name");
+    assert_eq!(role.arn, "arn:aws:iam::111122223333:role/orders-Role-1A2B3C");
+    assert!(e.account.role("named-role").is_some());
+    assert_eq!(
+        role.inline[0].document.json["Statement"][0]["Resource"],
+        serde_json::json!([
+            "arn:aws:sqs:eu-west-1:111122223333:orders-Queue-9Z8Y",
+            "arn:aws:sns:eu-west-1:111122223333:orders-Topic-7X6W"
+        ])
+    );
+    assert!(e.logical_names.is_empty(), "{:?}", e.logical_names);
 }
 
 #[test]
