@@ -88,9 +88,12 @@ pub fn template_source(global: &GlobalArgs) -> Option<Result<TemplateSource, Cli
     }))
 }
 
+/// A stack read: the physical ids, or the message and hint of why not.
+type StackRead = Result<BTreeMap<String, String>, (String, Option<String>)>;
+
 /// The physical ids of the stack's resources, read once per run.
 fn stack_physical_ids(global: &GlobalArgs, stack: &str) -> Result<BTreeMap<String, String>, CliError> {
-    static READ: OnceLock<Result<BTreeMap<String, String>, (String, Option<String>)>> = OnceLock::new();
+    static READ: OnceLock<StackRead> = OnceLock::new();
     let read = READ.get_or_init(|| {
         iamfit_aws::stack::physical_ids(&live_options(global), stack).map_err(|e| {
             let err = source_error(e);
