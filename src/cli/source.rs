@@ -113,6 +113,13 @@ fn stack_physical_ids(global: &GlobalArgs, stack: &str) -> Result<BTreeMap<Strin
     })
 }
 
+/// The `--template` source and its expansion (an error without `--template`).
+fn expanded_template(global: &GlobalArgs) -> Result<(TemplateSource, iamfit_template::Expansion), CliError> {
+    let template = template_source(global).ok_or_else(|| CliError::usage("--template needs a file"))??;
+    let expansion = template.expand().map_err(source_error)?;
+    Ok((template, expansion))
+}
+
 /// `generate --format terraform --template PLAN.json`: the role's inline policies replaced in the
 /// `.tf` files next to the `terraform show -json` document, as a unified diff.
 pub fn terraform_patch(
@@ -121,11 +128,7 @@ pub fn terraform_patch(
     documents: &[serde_json::Value],
     style: &super::Style,
 ) -> Result<String, CliError> {
-    let Some(template) = template_source(global) else {
-        return Err(CliError::usage("--template needs a file"));
-    };
-    let template = template?;
-    let expansion = template.expand().map_err(source_error)?;
+    let (template, expansion) = expanded_template(global)?;
     let role = expansion.function(function).and_then(|f| f.role_logical_id.clone()).ok_or_else(|| {
         CliError::usage(format!("function {function}: its role is not an aws_iam_role of the Terraform document"))
             .with_hint("iamfit patches roles defined in the configuration; paste the printed policy instead (without --template)")
@@ -275,11 +278,7 @@ pub fn template_patch(
     documents: &[serde_json::Value],
     style: &super::Style,
 ) -> Result<String, CliError> {
-    let Some(template) = template_source(global) else {
-        return Err(CliError::usage("--template needs a file"));
-    };
-    let template = template?;
-    let expansion = template.expand().map_err(source_error)?;
+    let (template, expansion) = expanded_template(global)?;
     let path = template.path().display().to_string();
     let logical_id =
         expansion.function(function).map(|f| f.logical_id.clone()).unwrap_or_else(|| function.to_string());

@@ -512,15 +512,7 @@ impl Reader<'_> {
 
     /// An `aws_lambda_function_event_invoke_config`: the destinations of asynchronous invocations.
     fn event_invoke_config(&mut self, r: &Resource) {
-        let function = r.values.get("function_name").and_then(J::as_str).map(str::to_string).or_else(|| {
-            let a = self.referenced(r, "function_name", "aws_lambda_function")?;
-            self.out.functions.iter().find(|f| f.logical_id == a).map(|f| f.name.clone())
-        });
-        let Some(function) = function else {
-            self.issue(format!("{}.function_name is known only after apply", r.address));
-            return;
-        };
-        let function = function.rsplit(':').next().unwrap_or(&function).to_string();
+        let Some(function) = self.function_of(r) else { return };
         let destination = |event: &str| {
             block(&r.values, "destination_config")
                 .and_then(|d| block(d, event))
@@ -551,16 +543,22 @@ impl Reader<'_> {
         });
     }
 
-    fn event_source_mapping(&mut self, r: &Resource) {
+    /// The function (name) a resource's `function_name` names: the value, or the function of the plan
+    /// it refers to; an issue when it is known only after apply.
+    fn function_of(&mut self, r: &Resource) -> Option<String> {
         let function = r.values.get("function_name").and_then(J::as_str).map(str::to_string).or_else(|| {
             let a = self.referenced(r, "function_name", "aws_lambda_function")?;
             self.out.functions.iter().find(|f| f.logical_id == a).map(|f| f.name.clone())
         });
         let Some(function) = function else {
             self.issue(format!("{}.function_name is known only after apply", r.address));
-            return;
+            return None;
         };
-        let function = function.rsplit(':').next().unwrap_or(&function).to_string();
+        Some(function.rsplit(':').next().unwrap_or(&function).to_string())
+    }
+
+    fn event_source_mapping(&mut self, r: &Resource) {
+        let Some(function) = self.function_of(r) else { return };
         let mut mapping = json!({"UUID": r.address, "FunctionArn": format!("arn:{}:lambda:{}:{}:function:{function}", self.settings.partition(), self.settings.region, self.settings.account)});
         if let Some(a) = r.values.get("event_source_arn").and_then(J::as_str) {
             mapping["EventSourceArn"] = json!(a);
