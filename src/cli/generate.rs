@@ -13,8 +13,8 @@ use super::choices::{FormatArg, GranularityArg};
 use iamfit_catalog::Catalog;
 
 use super::output::emit;
+use super::source::{load_principal, replay_target, PrincipalArgs};
 use super::trail::{replay, TrailArgs};
-use super::usage::{principal_subject, replay_target, PrincipalArgs};
 use super::{CliError, CliResult, GlobalArgs, Style, EXIT_PARTIAL};
 
 /// Arguments of `iamfit generate`.
@@ -125,7 +125,7 @@ fn target_with_grant(args: &GenerateArgs, global: &GlobalArgs) -> Result<(Target
         return Ok((target, None));
     }
     let note = match &args.who.principal {
-        Some(arn) => match principal_subject(arn, global) {
+        Some(arn) => match load_principal(global, arn) {
             Ok(s) => {
                 target.subject = Some(s);
                 None

@@ -5,12 +5,13 @@ use iamfit_aws::live::LiveOptions;
 use iamfit_aws::sources::LiveAccount;
 use iamfit_aws::stack::LiveManagedPolicies;
 use iamfit_core::account::{Account, Subject};
-use iamfit_core::resolve;
+use iamfit_core::resolve::{self, Target};
 use iamfit_core::source::{AccountSource, SnapshotSource, SourceError};
 use iamfit_template::{Settings, TemplateOverlay, TemplateSource};
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
+use super::trail::TrailArgs;
 use super::{CliError, GlobalArgs};
 
 /// The accounts of the local principal and of the function (the same account unless
@@ -297,4 +298,53 @@ pub fn template_patch(
         ));
     }
     Ok(patch.diff)
+}
+
+/// `--function F` or `--principal ARN`: whose CloudTrail usage a command replays (usage, generate).
+#[derive(Debug, Clone, clap::Args)]
+pub struct PrincipalArgs {
+    /// The Lambda function (its execution role's sessions named after the function). Without
+    /// --function and --principal, every call of the --trail recordings (`exec --record`) is read.
+    #[arg(long, value_name = "F", conflicts_with = "principal")]
+    pub function: Option<String>,
+    /// A role ARN (any session), an assumed-role session ARN, or an IAM user ARN.
+    #[arg(long, value_name = "ARN")]
+    pub principal: Option<String>,
+}
+
+/// The replay target for `--function` (with its role's current grant) or `--principal` (the ARN
+/// alone; the grant is read only where a command needs it).
+pub fn replay_target_of(
+    function: Option<&str>,
+    principal: Option<&str>,
+    global: &GlobalArgs,
+) -> Result<Target, CliError> {
+    match function {
+        Some(f) => resolve::function_target(account_source(global)?.as_ref(), f).map_err(source_error),
+        None => resolve::principal_target(principal.unwrap_or_default()).map_err(source_error),
+    }
+}
+
+/// The replay target of `usage` and `generate`: `--function`, `--principal`, or, when every `--trail`
+/// is a recording of `exec --record`, every recorded call.
+pub fn replay_target(
+    who: &PrincipalArgs,
+    trail: &TrailArgs,
+    global: &GlobalArgs,
+) -> Result<Target, CliError> {
+    if who.function.is_some() || who.principal.is_some() {
+        return replay_target_of(who.function.as_deref(), who.principal.as_deref(), global);
+    }
+    if trail.trails.is_empty() || !trail.trails.iter().all(|t| super::trail::is_recording(t)) {
+        return Err(CliError::usage("give --function F or --principal ARN").with_hint(
+            "only recordings of `iamfit exec --record` (--trail calls.jsonl) can be read without one",
+        ));
+    }
+    Ok(Target {
+        filter: iamfit_trail::PrincipalFilter::Any,
+        label: format!("the calls recorded in {}", trail.trails.join(", ")),
+        account: None,
+        subject: None,
+        function: None,
+    })
 }
