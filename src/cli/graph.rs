@@ -58,6 +58,7 @@ pub fn run(args: &GraphArgs, global: &GlobalArgs, style: &Style) -> CliResult {
         let report = EffectiveReport {
             principal: subject.principal.arn.clone(),
             actions: effective_permissions(&subject, Catalog::get()),
+            organization: subject.graph.org_levels(),
         };
         print(&report, global.output, style)?;
     } else {
@@ -68,11 +69,19 @@ pub fn run(args: &GraphArgs, global: &GlobalArgs, style: &Style) -> CliResult {
 
 impl Report for EffectiveReport {
     fn table(&self, _style: &Style) -> String {
+        let mut out = String::new();
+        if !self.organization.is_empty() {
+            let mut o = Table::new(["organization level", "SCPs", "RCPs"]);
+            for l in &self.organization {
+                o.row([l.level.clone(), l.scp.join(", "), l.rcp.join(", ")]);
+            }
+            out = o.render() + "\n";
+        }
         let mut t = Table::new(["action", "allowed", "only under conditions", "explicitly denied"]);
         for e in &self.actions {
             t.row([e.action.clone(), e.allowed.join(" "), e.conditional.join(" "), e.denied.join(" ")]);
         }
-        t.render()
+        out + &t.render()
     }
 
     fn markdown(&self) -> String {

@@ -85,6 +85,17 @@ pub enum Edge {
     Above,
 }
 
+/// One organization level as reports show it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OrgLevelView {
+    /// `root Root (r-ab12)`, `OU Prod (ou-ab12-prod)`, `account prod (222233334444)`.
+    pub level: String,
+    /// The SCPs attached to it (named with their level).
+    pub scp: Vec<String>,
+    /// The RCPs attached to it.
+    pub rcp: Vec<String>,
+}
+
 /// The graph for one principal.
 #[derive(Debug, Clone)]
 pub struct PermissionGraph {
@@ -147,6 +158,33 @@ impl PermissionGraph {
     /// RCPs to its resources).
     pub fn set_management_account(&mut self, account: Option<String>) {
         self.org.management_account = account;
+    }
+
+    /// The organization levels above the principal, root first: each level's label and the names of
+    /// its SCPs and RCPs (those in effect).
+    pub fn org_levels(&self) -> Vec<OrgLevelView> {
+        let names = |kind: Attachment, on: bool| -> Vec<Vec<String>> {
+            if !on {
+                return vec![Vec::new(); self.org.levels.len()];
+            }
+            self.org_policies(kind)
+                .into_iter()
+                .map(|l| l.iter().map(|p| p.name.to_string()).collect())
+                .collect()
+        };
+        let (scp, rcp) = (names(Attachment::Scp, self.org.scp), names(Attachment::Rcp, self.org.rcp));
+        self.org
+            .levels
+            .iter()
+            .zip(scp.into_iter().zip(rcp))
+            .map(|(idx, (scp, rcp))| {
+                let level = match &self.graph[*idx] {
+                    Node::OrgLevel { label } => label.clone(),
+                    _ => String::new(),
+                };
+                OrgLevelView { level, scp, rcp }
+            })
+            .collect()
     }
 
     /// The policies of one kind attached to each organization level, root first.
