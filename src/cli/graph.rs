@@ -85,11 +85,16 @@ impl Report for EffectiveReport {
     }
 
     fn markdown(&self) -> String {
-        let mut s = format!(
-            "### Effective permissions of `{}`\n\n| action | allowed | only under conditions | explicitly denied |\n|---|---|---|---|\n",
-            self.principal
-        );
         let cell = |v: &[String]| v.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(" ");
+        let mut s = format!("### Effective permissions of `{}`\n\n", self.principal);
+        if !self.organization.is_empty() {
+            s += "| organization level | SCPs | RCPs |\n|---|---|---|\n";
+            for l in &self.organization {
+                s += &format!("| {} | {} | {} |\n", l.level, cell(&l.scp), cell(&l.rcp));
+            }
+            s += "\n";
+        }
+        s += "| action | allowed | only under conditions | explicitly denied |\n|---|---|---|---|\n";
         for e in &self.actions {
             s += &format!(
                 "| `{}` | {} | {} | {} |\n",

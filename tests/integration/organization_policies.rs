@@ -334,3 +334,55 @@ async fn an_account_outside_any_organization_says_the_answer_covers_iam_only() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("cannot write organization/") && stderr.contains("--org-profile"), "{stderr}");
 }
+
+/// Copies the demo snapshot (without its CloudTrail) into a temp folder.
+fn demo_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("policy-fixtures/demo");
+    for sub in ["", "functions", "identities"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        for entry in std::fs::read_dir(demo.join(sub)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                std::fs::copy(&path, dir.path().join(sub).join(path.file_name().unwrap())).unwrap();
+            }
+        }
+    }
+    std::fs::create_dir_all(dir.path().join("organization/accounts")).unwrap();
+    dir
+}
+
+#[test]
+fn a_hand_written_organization_folder_is_read_and_a_malformed_one_is_a_clear_error() {
+    let dir = demo_copy();
+    let snap = dir.path().to_str().unwrap();
+    let account = dir.path().join("organization/accounts/111122223333.json");
+    std::fs::write(
+        &account,
+        r#"{"AccountId": "111122223333", "Levels": [
+            {"Id": "r-ab12", "Name": "Root", "Type": "ROOT", "PolicyTypes": [{"Type": "SERVICE_CONTROL_POLICY", "Status": "ENABLED"}],
+             "Policies": [{"Policy": {"PolicySummary": {"Id": "p-FullAWSAccess", "Name": "FullAWSAccess", "Type": "SERVICE_CONTROL_POLICY", "AwsManaged": true},
+                           "Content": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}"}}]},
+            {"Id": "111122223333", "Name": "demo", "Type": "ACCOUNT",
+             "Policies": [{"Policy": {"PolicySummary": {"Id": "p-FullAWSAccess", "Name": "FullAWSAccess", "Type": "SERVICE_CONTROL_POLICY", "AwsManaged": true},
+                           "Content": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}"}},
+                          {"Policy": {"PolicySummary": {"Id": "p-nodel001", "Name": "DenyDeletes", "Type": "SERVICE_CONTROL_POLICY", "AwsManaged": false},
+                           "Content": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"NoDeletes\",\"Effect\":\"Deny\",\"Action\":\"dynamodb:DeleteItem\",\"Resource\":\"*\"}]}"}}]}]}"#,
+    )
+    .unwrap();
+    let (code, out, err) =
+        iamfit(&["graph", "--effective", "--function", "orders", "--snapshot", snap, "-o", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let json: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["organization"][1]["scp"][1], "SCP DenyDeletes at account demo (111122223333)");
+    let delete = json["actions"].as_array().unwrap().iter().find(|a| a["action"] == "dynamodb:DeleteItem");
+    assert_eq!(delete.unwrap()["denied"][0], "*", "{json}");
+    // No organization.json: the management account is unknown, and no note claims otherwise.
+    assert!(!err.contains("management account"), "{err}");
+
+    std::fs::write(&account, r#"{"AccountId": "111122223333", "Levels": [{"Id": "r-ab12", "Type": "ROOT", "Policies": [{"Policy": {}}]}]}"#)
+        .unwrap();
+    let (code, _, err) = iamfit(&["diff", "--function", "orders", "--profile", "dev", "--snapshot", snap]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("111122223333.json") && err.contains("Levels[0].Policies[0]"), "{err}");
+}

@@ -298,3 +298,47 @@ pub fn read_note(opts: &LiveOptions, account: &Account) -> Option<String> {
     let with = opts.org_profile.as_ref().map(|p| format!(" with --org-profile {p}")).unwrap_or_default();
     Some(format!("live: the SCPs and RCPs of account {} read from AWS Organizations{with}", ids.join(", ")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_are_short_and_name_the_call() {
+        let denied = LiveError::AccessDenied {
+            call: "organizations:ListParents",
+            target: "222233334444".into(),
+            permission: "organizations:ListParents",
+            detail: "You don't have permissions to access this resource.".into(),
+        };
+        assert_eq!(reason(&denied), "organizations:ListParents: access denied");
+        let standalone = LiveError::Other {
+            call: "organizations:DescribeOrganization",
+            target: "the organization".into(),
+            detail: "AWSOrganizationsNotInUseException: Your account is not a member of an organization."
+                .into(),
+        };
+        assert!(reason(&standalone).contains("not in an organization (AWSOrganizationsNotInUseException)"));
+        assert!(
+            unreadable_note("x").starts_with("the answer covers IAM only: SCPs/RCPs could not be read (x)")
+        );
+    }
+
+    #[test]
+    fn the_accounts_in_play_come_from_principals_and_functions() {
+        let mut account = Account::default();
+        account.identities.push((
+            "dev".into(),
+            iamfit_core::account::CallerIdentity { account: "111122223333".into(), ..Default::default() },
+        ));
+        account.functions.push(iamfit_core::account::Function {
+            arn: "arn:aws:lambda:us-east-1:444455556666:function:orders".into(),
+            ..Default::default()
+        });
+        account
+            .roles
+            .push(iamfit_core::account::Role { arn: "arn:aws:iam::aws:role/x".into(), ..Default::default() });
+        let ids: Vec<String> = account_ids(&account).into_iter().collect();
+        assert_eq!(ids, ["111122223333", "444455556666"]);
+    }
+}

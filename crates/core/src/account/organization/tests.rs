@@ -223,3 +223,54 @@ fn an_account_missing_from_the_folder_is_said_to_be_unknown() {
         other.notes
     );
 }
+
+// RCPs limit the resources of the account they are attached for: a Deny in an RCP of the role's
+// account denies requests on that account's resources, and is not applied to another account's
+// resources (whose RCPs are not known here).
+// https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html
+#[test]
+fn rcps_apply_to_the_accounts_own_resources_only() {
+    let rcp = r#"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"NoForeignReads\",\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"s3:GetObject\",\"Resource\":\"*\"}]}"#;
+    let account = format!(
+        r#"{{"AccountId": "222222222222", "Levels": [
+            {{"Id": "r-ab12", "Name": "Root", "Type": "ROOT", "PolicyTypes": [{{"Type": "SERVICE_CONTROL_POLICY", "Status": "ENABLED"}}, {{"Type": "RESOURCE_CONTROL_POLICY", "Status": "ENABLED"}}],
+              "Policies": [{full}, {rcpfull}]}},
+            {{"Id": "222222222222", "Name": "prod", "Type": "ACCOUNT", "Policies": [{full}, {rcpfull}, {deny}]}}]}}"#,
+        full = describe_policy("p-FullAWSAccess", "FullAWSAccess", "SERVICE_CONTROL_POLICY", FULL),
+        rcpfull = describe_policy("p-RCPFullAWSAccess", "RCPFullAWSAccess", "RESOURCE_CONTROL_POLICY", FULL),
+        deny = describe_policy("p-rcp00001", "NoReads", "RESOURCE_CONTROL_POLICY", rcp),
+    );
+    let dir = folder(&account);
+    let mut acct = crate::account::Account { organization: read(dir.path()).unwrap(), ..Default::default() };
+    let doc =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+    acct.roles.push(crate::account::Role {
+        name: "fn".into(),
+        arn: "arn:aws:iam::222222222222:role/fn".into(),
+        inline: vec![crate::account::InlinePolicy {
+            name: "read".into(),
+            document: PolicyDocument::from_value(&Value::String(doc.into())).unwrap(),
+        }],
+        ..Default::default()
+    });
+    let subject = acct.role_subject("arn:aws:iam::222222222222:role/fn", "orders").unwrap();
+    assert_eq!(subject.policies.rcp.len(), 2);
+    let decide = |resource: &str, account: Option<&str>| {
+        let set = subject.policies_for(resource);
+        let context = iamfit_policy::context::RequestContext::new();
+        let request = iamfit_policy::eval::Request {
+            principal: Some(&subject.principal),
+            action: "s3:GetObject",
+            resource,
+            context: &context,
+            resource_account: account,
+        };
+        iamfit_policy::eval::authorize(&set, &request)
+    };
+    let own = decide("arn:aws:s3:::prod-bucket/key", Some("222222222222"));
+    assert_eq!(own.verdict, iamfit_policy::eval::Verdict::ExplicitDeny);
+    assert_eq!(own.matched[0].policy_name(), "RCP NoReads at account prod (222222222222)");
+    // Another account's resource: its RCPs, not these, would apply.
+    assert!(subject.policies_for("arn:aws:dynamodb:us-east-1:999999999999:table/t").rcp.is_empty());
+    assert_eq!(subject.policies_for("arn:aws:dynamodb:us-east-1:222222222222:table/t").rcp.len(), 2);
+}
