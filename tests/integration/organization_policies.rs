@@ -165,8 +165,10 @@ async fn an_scp_on_the_prod_ou_denies_the_role_live_and_from_the_snapshot() {
     profile(dir.path(), "mgmt", &seed_org_reader(&cfg).await);
 
     let diff = ["diff", "--function", "orders", "--profile", "dev", "--function-profile", "prod"];
+    let started = std::time::Instant::now();
     let (live, stderr) =
         run(dir.path(), &endpoint, &[&diff[..], &["--org-profile", "mgmt", "-o", "json"]].concat());
+    let with_org = started.elapsed();
     let level = format!("SCP DenyDeletes at OU Prod ({})", org.prod_ou);
     // One witness per side's own table (the two are the same resource across the accounts).
     let expected = |account: &str| {
@@ -195,7 +197,9 @@ async fn an_scp_on_the_prod_ou_denies_the_role_live_and_from_the_snapshot() {
     assert!(table.contains(&format!("explicit-deny by {level}:NoDeletes")), "{table}");
 
     // Without credentials that can read Organizations: IAM only, and said so.
+    let started = std::time::Instant::now();
     let (iam_only, stderr) = run(dir.path(), &endpoint, &[&diff[..], &["-o", "json"]].concat());
+    eprintln!("measure: live diff with --org-profile {with_org:?}, without {:?}", started.elapsed());
     assert!(mismatch_of(&iam_only, "dynamodb:DeleteItem").is_empty());
     assert!(stderr.contains("the answer covers IAM only: SCPs/RCPs could not be read ("), "{stderr}");
 

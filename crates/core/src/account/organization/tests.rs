@@ -274,3 +274,27 @@ fn rcps_apply_to_the_accounts_own_resources_only() {
     assert!(subject.policies_for("arn:aws:dynamodb:us-east-1:999999999999:table/t").rcp.is_empty());
     assert_eq!(subject.policies_for("arn:aws:dynamodb:us-east-1:222222222222:table/t").rcp.len(), 2);
 }
+
+// A call the SCP denies: the proposal names the SCP and its level, on the `scp` layer, and changes
+// nothing (a change in AWS Organizations is the organization administrators' to make).
+#[test]
+fn a_proposal_for_a_call_an_scp_denies_names_the_scp_and_changes_nothing() {
+    let dir = folder(&prod_account());
+    let account = two_accounts(dir.path());
+    let prod = account.role_subject("arn:aws:iam::222222222222:role/fn", "orders").unwrap();
+    let ctx = iamfit_policy::context::RequestContext::new();
+    let steps = crate::analyze::diff::proposals::least_change(
+        &prod,
+        crate::analyze::diff::proposals::Target {
+            action: "dynamodb:DeleteItem",
+            resource: "arn:aws:dynamodb:us-east-1:222222222222:table/orders",
+            context: &ctx,
+        },
+    );
+    assert_eq!(steps.len(), 1, "{steps:?}");
+    assert_eq!(steps[0].layer, "scp");
+    assert_eq!(steps[0].blocked_by, "explicit-deny");
+    assert_eq!(steps[0].change, "outside");
+    assert_eq!(steps[0].policy.as_deref(), Some("SCP DenyDeletes at OU Prod (ou-ab12-prod0001):NoDeletes"));
+    assert!(!steps[0].verified);
+}
