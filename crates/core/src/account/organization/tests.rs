@@ -298,3 +298,50 @@ fn a_proposal_for_a_call_an_scp_denies_names_the_scp_and_changes_nothing() {
     assert_eq!(steps[0].policy.as_deref(), Some("SCP DenyDeletes at OU Prod (ou-ab12-prod0001):NoDeletes"));
     assert!(!steps[0].verified);
 }
+
+// Every level must allow: an OU whose only SCP allows S3 denies every DynamoDB action implicitly,
+// and the report names the level ("no SCP at OU Prod (...) allows it").
+// https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html
+#[test]
+fn a_level_without_an_allow_is_named_in_the_report() {
+    let s3_only = r#"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"}]}"#;
+    let prod = prod_account().replacen(
+        &describe_policy("p-FullAWSAccess", "FullAWSAccess", "SERVICE_CONTROL_POLICY", FULL),
+        &describe_policy("p-s3only01", "S3Only", "SERVICE_CONTROL_POLICY", s3_only),
+        2,
+    );
+    let dir = folder(&prod);
+    let account = two_accounts(dir.path());
+    let prod = account.role_subject("arn:aws:iam::222222222222:role/fn", "orders").unwrap();
+    let dev = crate::account::CallerIdentity {
+        account: "333333333333".into(),
+        arn: "arn:aws:iam::333333333333:user/dev".into(),
+        user_id: String::new(),
+    };
+    let local = account.identity_subject(&dev).unwrap();
+    let norm = crate::analyze::diff::Normalization {
+        accounts: Some(("222222222222".into(), "333333333333".into())),
+        names: vec![],
+    };
+    let input = crate::analyze::diff::DiffInput {
+        local: &local,
+        prod: &prod,
+        norm: &norm,
+        usage: None,
+        function: crate::analyze::diff::report::FunctionRef {
+            name: "orders".into(),
+            arn: None,
+            role_arn: None,
+        },
+        profile: "dev".into(),
+        role: None,
+        needs: None,
+        notes: Vec::new(),
+        partial: false,
+    };
+    let report = crate::analyze::diff::diff_report(input, iamfit_catalog::Catalog::embedded());
+    let get = report.mismatches.iter().find(|m| m.action == "dynamodb:GetItem").expect("GetItem differs");
+    // The first level without an allow is the root's (S3Only replaced FullAWSAccess there too).
+    assert_eq!(get.details.prod.reason.as_deref(), Some("no SCP at root Root (r-ab12) allows it"));
+    assert_eq!(get.details.prod.why(), "implicit-deny: no SCP at root Root (r-ab12) allows it");
+}

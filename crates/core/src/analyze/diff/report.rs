@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use iamfit_catalog::Catalog;
-use iamfit_policy::eval::Verdict;
+use iamfit_policy::eval::{DenyReason, Verdict};
 use iamfit_trail::usage::Usage;
 
 use super::calls::{evaluate_calls, Call};
@@ -386,8 +386,15 @@ pub fn diff_report(input: DiffInput<'_>, catalog: &Catalog) -> DiffReport {
     notes.extend(usage_notes(input.usage, &calls));
     notes.extend(input.needs.iter().flat_map(|n| n.notes.iter().cloned()));
     notes.extend(configuration_note(&configuration));
-    let mismatches: Vec<MismatchEntry> = comparison.mismatches.iter().map(MismatchEntry::of).collect();
-    let calls: Vec<CallEntry> = calls.iter().map(CallEntry::of).collect();
+    let mut mismatches: Vec<MismatchEntry> = comparison.mismatches.iter().map(MismatchEntry::of).collect();
+    let mut calls: Vec<CallEntry> = calls.iter().map(CallEntry::of).collect();
+    let levels = (input.local.graph.org_levels(), input.prod.graph.org_levels());
+    for details in
+        mismatches.iter_mut().map(|m| &mut m.details).chain(calls.iter_mut().map(|c| &mut c.details))
+    {
+        name_org_level(&mut details.local, &levels.0);
+        name_org_level(&mut details.prod, &levels.1);
+    }
     let mut summary = summarize(&comparison.mismatches, &calls, comparison.actions_compared);
     summary.needed_by_configuration = configuration.len();
     DiffReport {
@@ -404,6 +411,20 @@ pub fn diff_report(input: DiffInput<'_>, catalog: &Catalog) -> DiffReport {
         partial: input.partial,
         notes,
         labels: Labels { local: input.local.to_string(), prod: input.prod.to_string() },
+    }
+}
+
+/// An implicit deny by an organization level names the level (`no SCP at OU Prod (ou-...) allows
+/// it`), not only its index.
+fn name_org_level(side: &mut Side, levels: &[crate::graph::OrgLevelView]) {
+    let Some(reason) = side.reason.as_mut() else { return };
+    for (i, level) in levels.iter().enumerate() {
+        for (r, kind) in [(DenyReason::Scp(i), "SCP"), (DenyReason::Rcp(i), "RCP")] {
+            if *reason == r.to_string() {
+                *reason = format!("no {kind} at {} allows it", level.level);
+                return;
+            }
+        }
     }
 }
 
