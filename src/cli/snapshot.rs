@@ -11,7 +11,7 @@ use super::{CliError, CliResult, GlobalArgs, Style};
 /// Arguments of `iamfit snapshot`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Writes DIR/account.json (as `aws iam get-account-authorization-details`), DIR/functions/NAME.json\n(as `aws lambda get-function-configuration`), DIR/functions/NAME.event-source-mappings.json (as `aws lambda\nlist-event-source-mappings --function-name NAME`), DIR/functions/NAME.event-invoke-config.json (as `aws lambda\nget-function-event-invoke-config --function-name NAME`, when the function has one) and DIR/identities/PROFILE.json\n(as `aws sts get-caller-identity`); with --org, DIR/organization/organization.json (as `aws organizations\ndescribe-organization`) and DIR/organization/accounts/ACCOUNT_ID.json (the levels root to account, each with\nits SCPs and RCPs as `aws organizations describe-policy` prints them)."
+    after_help = "Writes DIR/account.json (as `aws iam get-account-authorization-details`), DIR/functions/NAME.json\n(as `aws lambda get-function-configuration`), DIR/functions/NAME.event-source-mappings.json (as `aws lambda\nlist-event-source-mappings --function-name NAME`), DIR/functions/NAME.event-invoke-config.json (as `aws lambda\nget-function-event-invoke-config --function-name NAME`, when the function has one) and DIR/identities/PROFILE.json\n(as `aws sts get-caller-identity`).\nWith --org, also DIR/organization/organization.json (as `aws organizations\ndescribe-organization`) and DIR/organization/accounts/ACCOUNT_ID.json (the levels root to\naccount, each with its SCPs and RCPs as `aws organizations describe-policy` prints them)."
 )]
 pub struct SnapshotArgs {
     /// The folder to write (created if needed).
