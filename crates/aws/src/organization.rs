@@ -1,6 +1,7 @@
 //! The organization policies, read live with AWS Organizations: `DescribeOrganization` (the
 //! management account), `ListRoots` (the policy types enabled), then for each account `ListParents`
-//! up to the root, `ListPoliciesForTarget` per level for SCPs and RCPs, and `DescribePolicy`.
+//! up to the root, `ListPoliciesForTarget` per level for SCPs and RCPs (the levels concurrently), and
+//! `DescribePolicy` (each policy once, concurrently).
 //!
 //! Only the management account or a delegated administrator can make these reads; with other
 //! credentials (`--org-profile`) or without them, what could not be read becomes a note: the
@@ -152,121 +153,156 @@ struct Reader<'c> {
     policies: HashMap<String, Option<OrgPolicy>>,
 }
 
+/// One level's name and the ids of the policies attached to it.
+type Attached = (usize, String, Vec<String>);
+
 impl Reader<'_> {
-    /// The levels of one account, root first.
+    /// The levels of one account, root first: `ListParents` up to the root, then every level's
+    /// `ListPoliciesForTarget` (and name) concurrently, then each new policy's `DescribePolicy`
+    /// concurrently.
     async fn account(&mut self, root: &OrgLevel, account: &str) -> Result<AccountLevels, LiveError> {
         let mut chain = vec![(account.to_string(), TargetType::Account)];
         while chain.len() <= MAX_DEPTH {
             let child = chain.last().map(|(id, _)| id.clone()).unwrap_or_default();
-            let (id, kind) = self.parent(&child).await?;
+            let (id, kind) = parent(self.client, &child).await?;
             if kind == TargetType::Root {
                 break;
             }
             chain.push((id, kind));
         }
+        let mut targets = vec![(root.id.clone(), TargetType::Root)];
+        targets.extend(chain.into_iter().rev());
         let kinds = root.policy_types.clone().unwrap_or_default();
-        let mut levels = vec![OrgLevel { policies: self.attached(&root.id, &kinds).await?, ..root.clone() }];
-        for (id, target) in chain.into_iter().rev() {
-            let name = self.name(&id, target).await;
-            let policies = self.attached(&id, &kinds).await?;
-            levels.push(OrgLevel { id, name, target, policy_types: None, policies });
+        let mut tasks = tokio::task::JoinSet::new();
+        for (i, (id, target)) in targets.iter().cloned().enumerate() {
+            let (client, kinds) = (self.client.clone(), kinds.clone());
+            tasks.spawn(async move {
+                let ids = attached_ids(&client, &id, &kinds).await?;
+                Ok::<Attached, LiveError>((i, name(&client, &id, target).await, ids))
+            });
         }
+        let mut found: Vec<Attached> = Vec::new();
+        while let Some(done) = tasks.join_next().await {
+            found.push(done.map_err(|e| LiveError::Other {
+                call: "organizations:ListPoliciesForTarget",
+                target: account.to_string(),
+                detail: e.to_string(),
+            })??);
+        }
+        found.sort_by_key(|(i, _, _)| *i);
+        self.describe_all(found.iter().flat_map(|(_, _, ids)| ids.iter().cloned()).collect()).await?;
+        let levels = found
+            .into_iter()
+            .zip(targets)
+            .map(|((_, name, ids), (id, target))| OrgLevel {
+                name: if target == TargetType::Root { root.name.clone() } else { name },
+                policy_types: if target == TargetType::Root { root.policy_types.clone() } else { None },
+                policies: ids.iter().filter_map(|p| self.policies.get(p).cloned().flatten()).collect(),
+                id,
+                target,
+            })
+            .collect();
         Ok(AccountLevels { account: account.to_string(), levels })
     }
 
-    /// `ListParents`: the parent of an account or OU.
-    async fn parent(&self, child: &str) -> Result<(String, TargetType), LiveError> {
-        let out = self
-            .client
-            .list_parents()
-            .child_id(child)
+    /// `DescribePolicy` of every policy not read yet, concurrently, into the cache.
+    async fn describe_all(&mut self, ids: BTreeSet<String>) -> Result<(), LiveError> {
+        let mut tasks = tokio::task::JoinSet::new();
+        for id in ids.into_iter().filter(|id| !self.policies.contains_key(id)) {
+            let client = self.client.clone();
+            tasks.spawn(async move { describe_policy(&client, &id).await.map(|p| (id, p)) });
+        }
+        while let Some(done) = tasks.join_next().await {
+            let (id, policy) = done.map_err(|e| LiveError::Other {
+                call: "organizations:DescribePolicy",
+                target: "policies".into(),
+                detail: e.to_string(),
+            })??;
+            self.policies.insert(id, policy);
+        }
+        Ok(())
+    }
+}
+
+/// `ListParents`: the parent of an account or OU.
+async fn parent(client: &Client, child: &str) -> Result<(String, TargetType), LiveError> {
+    let out = client
+        .list_parents()
+        .child_id(child)
+        .send()
+        .await
+        .map_err(|e| classify(&e, call("organizations:ListParents", child)))?;
+    let parent = out.parents().first().ok_or_else(|| LiveError::Other {
+        call: "organizations:ListParents",
+        target: child.to_string(),
+        detail: "no parent".into(),
+    })?;
+    let kind = parent
+        .r#type()
+        .and_then(|t| TargetType::from_api(t.as_str()))
+        .unwrap_or(TargetType::OrganizationalUnit);
+    Ok((parent.id().unwrap_or_default().to_string(), kind))
+}
+
+/// The name of an OU or account (empty when it cannot be read).
+async fn name(client: &Client, id: &str, target: TargetType) -> String {
+    let name = match target {
+        TargetType::OrganizationalUnit => client
+            .describe_organizational_unit()
+            .organizational_unit_id(id)
             .send()
             .await
-            .map_err(|e| classify(&e, call("organizations:ListParents", child)))?;
-        let parent = out.parents().first().ok_or_else(|| LiveError::Other {
-            call: "organizations:ListParents",
-            target: child.to_string(),
-            detail: "no parent".into(),
-        })?;
-        let kind = parent
-            .r#type()
-            .and_then(|t| TargetType::from_api(t.as_str()))
-            .unwrap_or(TargetType::OrganizationalUnit);
-        Ok((parent.id().unwrap_or_default().to_string(), kind))
-    }
+            .ok()
+            .and_then(|o| o.organizational_unit().and_then(|u| u.name()).map(str::to_string)),
+        TargetType::Account => client
+            .describe_account()
+            .account_id(id)
+            .send()
+            .await
+            .ok()
+            .and_then(|o| o.account().and_then(|a| a.name()).map(str::to_string)),
+        TargetType::Root => None,
+    };
+    name.unwrap_or_default()
+}
 
-    /// The name of an OU or account (empty when it cannot be read).
-    async fn name(&self, id: &str, target: TargetType) -> String {
-        let name = match target {
-            TargetType::OrganizationalUnit => self
-                .client
-                .describe_organizational_unit()
-                .organizational_unit_id(id)
+/// `ListPoliciesForTarget` for each enabled type (every page): the ids of the policies attached.
+async fn attached_ids(client: &Client, target: &str, kinds: &[PolicyType]) -> Result<Vec<String>, LiveError> {
+    let mut out = Vec::new();
+    for kind in kinds {
+        let filter = aws_sdk_organizations::types::PolicyType::from(kind.api_name());
+        let mut token: Option<String> = None;
+        loop {
+            let page = client
+                .list_policies_for_target()
+                .target_id(target)
+                .filter(filter.clone())
+                .set_next_token(token.clone())
                 .send()
                 .await
-                .ok()
-                .and_then(|o| o.organizational_unit().and_then(|u| u.name()).map(str::to_string)),
-            TargetType::Account => self
-                .client
-                .describe_account()
-                .account_id(id)
-                .send()
-                .await
-                .ok()
-                .and_then(|o| o.account().and_then(|a| a.name()).map(str::to_string)),
-            TargetType::Root => None,
-        };
-        name.unwrap_or_default()
-    }
-
-    /// `ListPoliciesForTarget` for each enabled type, then `DescribePolicy` of each policy.
-    async fn attached(&mut self, target: &str, kinds: &[PolicyType]) -> Result<Vec<OrgPolicy>, LiveError> {
-        let mut out = Vec::new();
-        for kind in kinds {
-            let filter = aws_sdk_organizations::types::PolicyType::from(kind.api_name());
-            let mut token: Option<String> = None;
-            loop {
-                let page = self
-                    .client
-                    .list_policies_for_target()
-                    .target_id(target)
-                    .filter(filter.clone())
-                    .set_next_token(token.clone())
-                    .send()
-                    .await
-                    .map_err(|e| classify(&e, call("organizations:ListPoliciesForTarget", target)))?;
-                for summary in page.policies() {
-                    if let Some(p) = self.policy(summary.id().unwrap_or_default()).await? {
-                        out.push(p);
-                    }
-                }
-                token = page.next_token().map(str::to_string);
-                if token.is_none() {
-                    break;
-                }
+                .map_err(|e| classify(&e, call("organizations:ListPoliciesForTarget", target)))?;
+            out.extend(page.policies().iter().filter_map(|p| p.id().map(str::to_string)));
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
             }
         }
-        Ok(out)
     }
+    Ok(out)
+}
 
-    /// `DescribePolicy`, as the AWS CLI prints it, read by the snapshot reader (cached).
-    async fn policy(&mut self, id: &str) -> Result<Option<OrgPolicy>, LiveError> {
-        if let Some(p) = self.policies.get(id) {
-            return Ok(p.clone());
-        }
-        let out = self
-            .client
-            .describe_policy()
-            .policy_id(id)
-            .send()
-            .await
-            .map_err(|e| classify(&e, call("organizations:DescribePolicy", id)))?;
-        let value = out.policy().map(policy_json).unwrap_or(Value::Null);
-        let parsed = organization::read_policy(&value, std::path::Path::new("DescribePolicy"), id)
-            .map_err(|e| LiveError::Document(e.to_string()))?;
-        self.policies.insert(id.to_string(), parsed.clone());
-        Ok(parsed)
-    }
+/// `DescribePolicy`, as the AWS CLI prints it, read by the snapshot reader (`None` for policy types
+/// that do not decide requests).
+async fn describe_policy(client: &Client, id: &str) -> Result<Option<OrgPolicy>, LiveError> {
+    let out = client
+        .describe_policy()
+        .policy_id(id)
+        .send()
+        .await
+        .map_err(|e| classify(&e, call("organizations:DescribePolicy", id)))?;
+    let value = out.policy().map(policy_json).unwrap_or(Value::Null);
+    organization::read_policy(&value, std::path::Path::new("DescribePolicy"), id)
+        .map_err(|e| LiveError::Document(e.to_string()))
 }
 
 /// A policy as `aws organizations describe-policy` prints it.
