@@ -70,7 +70,12 @@ pub fn run(args: &DiffArgs, global: &GlobalArgs, style: &Style) -> CliResult {
     };
     let replayed = replay(&args.trail, global, &filter, function.account(), style)?;
     let mut notes: Vec<String> = loaded.notes.clone();
-    notes.extend(local.notes.iter().chain(&prod.notes).cloned());
+    for n in local.notes.iter().chain(&prod.notes) {
+        // The two sides of one account share notes (its organization policies): say each once.
+        if !notes.contains(n) {
+            notes.push(n.clone());
+        }
+    }
     notes.extend(norm.describe());
     match &replayed {
         Some(r) => {

@@ -58,6 +58,7 @@ pub fn run(args: &GraphArgs, global: &GlobalArgs, style: &Style) -> CliResult {
         let report = EffectiveReport {
             principal: subject.principal.arn.clone(),
             actions: effective_permissions(&subject, Catalog::get()),
+            organization: subject.graph.org_levels(),
         };
         print(&report, global.output, style)?;
     } else {
@@ -68,19 +69,32 @@ pub fn run(args: &GraphArgs, global: &GlobalArgs, style: &Style) -> CliResult {
 
 impl Report for EffectiveReport {
     fn table(&self, _style: &Style) -> String {
+        let mut out = String::new();
+        if !self.organization.is_empty() {
+            let mut o = Table::new(["organization level", "SCPs", "RCPs"]);
+            for l in &self.organization {
+                o.row([l.level.clone(), l.scp.join(", "), l.rcp.join(", ")]);
+            }
+            out = o.render() + "\n";
+        }
         let mut t = Table::new(["action", "allowed", "only under conditions", "explicitly denied"]);
         for e in &self.actions {
             t.row([e.action.clone(), e.allowed.join(" "), e.conditional.join(" "), e.denied.join(" ")]);
         }
-        t.render()
+        out + &t.render()
     }
 
     fn markdown(&self) -> String {
-        let mut s = format!(
-            "### Effective permissions of `{}`\n\n| action | allowed | only under conditions | explicitly denied |\n|---|---|---|---|\n",
-            self.principal
-        );
         let cell = |v: &[String]| v.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(" ");
+        let mut s = format!("### Effective permissions of `{}`\n\n", self.principal);
+        if !self.organization.is_empty() {
+            s += "| organization level | SCPs | RCPs |\n|---|---|---|\n";
+            for l in &self.organization {
+                s += &format!("| {} | {} | {} |\n", l.level, cell(&l.scp), cell(&l.rcp));
+            }
+            s += "\n";
+        }
+        s += "| action | allowed | only under conditions | explicitly denied |\n|---|---|---|---|\n";
         for e in &self.actions {
             s += &format!(
                 "| `{}` | {} | {} | {} |\n",

@@ -59,6 +59,10 @@ pub struct GlobalArgs {
     /// Send every AWS call to this endpoint (also AWS_ENDPOINT_URL); for local emulators.
     #[arg(long, global = true, value_name = "URL", env = "AWS_ENDPOINT_URL", hide_env = true)]
     pub endpoint_url: Option<String>,
+    /// Read AWS Organizations (SCPs, RCPs) with this profile's credentials (the management account or
+    /// a delegated administrator).
+    #[arg(long, global = true, value_name = "P")]
+    pub org_profile: Option<String>,
     /// Work offline: read account state (and CloudTrail) from a snapshot folder.
     #[arg(long, global = true, value_name = "DIR")]
     pub snapshot: Option<std::path::PathBuf>,

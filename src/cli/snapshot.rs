@@ -11,7 +11,7 @@ use super::{CliError, CliResult, GlobalArgs, Style};
 /// Arguments of `iamfit snapshot`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Writes DIR/account.json (as `aws iam get-account-authorization-details`), DIR/functions/NAME.json\n(as `aws lambda get-function-configuration`), DIR/functions/NAME.event-source-mappings.json (as `aws lambda\nlist-event-source-mappings --function-name NAME`), DIR/functions/NAME.event-invoke-config.json (as `aws lambda\nget-function-event-invoke-config --function-name NAME`, when the function has one) and DIR/identities/PROFILE.json\n(as `aws sts get-caller-identity`)."
+    after_help = "Writes DIR/account.json (as `aws iam get-account-authorization-details`), DIR/functions/NAME.json\n(as `aws lambda get-function-configuration`), DIR/functions/NAME.event-source-mappings.json (as `aws lambda\nlist-event-source-mappings --function-name NAME`), DIR/functions/NAME.event-invoke-config.json (as `aws lambda\nget-function-event-invoke-config --function-name NAME`, when the function has one) and DIR/identities/PROFILE.json\n(as `aws sts get-caller-identity`).\nWith --org, also DIR/organization/organization.json (as `aws organizations\ndescribe-organization`) and DIR/organization/accounts/ACCOUNT_ID.json (the levels root to\naccount, each with its SCPs and RCPs as `aws organizations describe-policy` prints them)."
 )]
 pub struct SnapshotArgs {
     /// The folder to write (created if needed).
@@ -20,19 +20,42 @@ pub struct SnapshotArgs {
     /// Functions to include (repeatable).
     #[arg(long, value_name = "F")]
     pub function: Vec<String>,
+    /// Also write organization/: the SCPs and RCPs of the account's levels (root, OUs, account),
+    /// read from AWS Organizations (with --org-profile's credentials when given).
+    #[arg(long)]
+    pub org: bool,
 }
 
 pub fn run(args: &SnapshotArgs, global: &GlobalArgs, style: &Style) -> CliResult {
     if global.template.is_some() {
+        if args.org {
+            return Err(CliError::usage(
+                "--org reads AWS Organizations: it cannot be combined with --template",
+            ));
+        }
         return from_template(args, global, style);
     }
     if global.snapshot.is_some() {
         return Err(CliError::usage("`iamfit snapshot` reads from AWS: drop --snapshot"));
     }
     let profile = global.profile.clone().unwrap_or_else(|| "default".to_string());
-    let account = iamfit_aws::sources::collect_snapshot(&live_options(global), &profile, &args.function)
+    let mut account = iamfit_aws::sources::collect_snapshot(&live_options(global), &profile, &args.function)
         .map_err(source_error)?;
+    if args.org {
+        let org = iamfit_aws::sources::collect_organization(&live_options(global), &account)
+            .map_err(source_error)?;
+        account.organization = Some(org);
+    }
     snapshot::write(&args.out, &account).map_err(|e| CliError::other(e.to_string()))?;
+    if let (false, Some(org)) = (global.quiet, &account.organization) {
+        org.notes.iter().for_each(|n| style.note(n));
+        let ids: Vec<&str> = org.accounts.iter().map(|a| a.account.as_str()).collect();
+        style.note(&format!(
+            "wrote {}/organization/: the SCPs and RCPs of account {}",
+            args.out.display(),
+            ids.join(", ")
+        ));
+    }
     if !global.quiet {
         for f in &account.functions {
             for n in &f.config.notes {

@@ -31,6 +31,7 @@ pub fn live_options(global: &GlobalArgs) -> LiveOptions {
         profile: global.profile.clone(),
         region: global.region.clone(),
         endpoint_url: global.endpoint_url.clone(),
+        org_profile: global.org_profile.clone(),
     }
 }
 

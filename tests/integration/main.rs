@@ -21,6 +21,7 @@ mod emulator_smoke;
 mod exec_emulator;
 mod live_diff;
 mod live_service_needs;
+mod organization_policies;
 mod record_emulator;
 mod record_trail;
 mod resource_policies;

@@ -10,6 +10,7 @@ pub mod athena;
 pub mod error;
 pub mod live;
 pub mod lookup;
+pub mod organization;
 pub mod process;
 pub mod record;
 pub mod runtime;

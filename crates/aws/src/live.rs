@@ -29,6 +29,8 @@ pub struct LiveOptions {
     pub region: Option<String>,
     /// The endpoint (`--endpoint-url`).
     pub endpoint_url: Option<String>,
+    /// The profile that reads AWS Organizations (`--org-profile`); `None` reads it with `profile`.
+    pub org_profile: Option<String>,
 }
 
 /// A failed AWS read, classified for the user.

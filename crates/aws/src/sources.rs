@@ -113,7 +113,11 @@ fn region_of(function: &str) -> Option<String> {
 
 impl AccountSource for LiveAccount {
     fn load(&self, needs: &AccountNeeds) -> Result<LoadedAccount, SourceError> {
-        block_on(self.load_async(needs))?.map_err(|e| with_endpoint(e, &self.opts))
+        let mut loaded = block_on(self.load_async(needs))?.map_err(|e| with_endpoint(e, &self.opts))?;
+        // The organization's SCPs and RCPs of the accounts read (notes say what could not be read).
+        block_on(crate::organization::attach(&self.opts, &mut loaded.account))?;
+        loaded.notes.extend(crate::organization::read_note(&self.opts, &loaded.account));
+        Ok(loaded)
     }
 }
 
@@ -245,6 +249,23 @@ async fn live_lookup(
     crate::lookup::lookup_events(config, window.since.as_deref(), window.until.as_deref(), username, consume)
         .await
         .map(|_| ())
+}
+
+/// Reads the organization policies of the account's principals and functions for `snapshot --org`;
+/// an error when none could be read.
+pub fn collect_organization(
+    opts: &LiveOptions,
+    account: &Account,
+) -> Result<iamfit_core::account::organization::Organization, SourceError> {
+    let ids = crate::organization::account_ids(account);
+    let org = block_on(crate::organization::read(opts, &ids))?;
+    if org.accounts.is_empty() {
+        return Err(SourceError::Input {
+            message: format!("cannot write organization/: {}", org.notes.join("; ")),
+            help: Some("pass --org-profile with credentials of the management account or of a delegated administrator (organizations:Describe*, organizations:List*)".into()),
+        });
+    }
+    Ok(org)
 }
 
 /// Reads the whole account for a snapshot: `GetAccountAuthorizationDetails`, the caller identity

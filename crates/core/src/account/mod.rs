@@ -6,6 +6,7 @@
 //! give the same answers.
 
 pub mod function_config;
+pub mod organization;
 pub mod resources;
 pub mod snapshot;
 
@@ -19,6 +20,7 @@ use std::sync::Arc;
 use crate::graph::{Attachment, PermissionGraph};
 use iamfit_policy::eval::{NamedPolicy, PolicySet, Principal, PrincipalKind};
 use iamfit_policy::Policy;
+use organization::PolicyType;
 
 /// A policy document as read: the parsed policy and its JSON (kept so snapshots can be written back
 /// exactly).
@@ -189,6 +191,16 @@ pub struct CallerIdentity {
     pub user_id: String,
 }
 
+impl CallerIdentity {
+    /// The account id: `Account`, else the account of the ARN.
+    pub fn account_or_arn(&self) -> String {
+        if !self.account.is_empty() {
+            return self.account.clone();
+        }
+        arn_partition_account(&self.arn).1.to_string()
+    }
+}
+
 /// Everything iamfit knows about one AWS account.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Account {
@@ -206,6 +218,9 @@ pub struct Account {
     pub identities: Vec<(String, CallerIdentity)>,
     /// Resource-based policies of the resources in play (key, bucket, queue, ... policies).
     pub resource_policies: Vec<resources::ResourcePolicy>,
+    /// The organization's SCPs and RCPs by account and level, and its management account; `None`
+    /// when unknown (no `organization/` folder in the snapshot).
+    pub organization: Option<organization::Organization>,
 }
 
 /// A problem resolving a principal or function in the account.
@@ -269,6 +284,15 @@ impl Subject {
     /// The policy set for a request on `resource`: the subject's policies plus the resource's own
     /// policy when it is known.
     pub fn policies_for(&self, resource: &str) -> std::borrow::Cow<'_, PolicySet> {
+        if !self.policies.rcp.is_empty() && self.in_other_account(resource) {
+            // The subject's RCPs govern its own account's resources; another account's are unknown.
+            let mut set = self.policies.clone();
+            set.rcp.clear();
+            if set.resource.is_none() {
+                set.resource = self.resources.for_resource(resource).cloned();
+            }
+            return std::borrow::Cow::Owned(set);
+        }
         match self.resources.for_resource(resource) {
             Some(named) if self.policies.resource.is_none() => {
                 let mut set = self.policies.clone();
@@ -277,6 +301,16 @@ impl Subject {
             }
             _ => std::borrow::Cow::Borrowed(&self.policies),
         }
+    }
+}
+
+impl Subject {
+    /// Whether a resource ARN names a concrete account other than the principal's.
+    fn in_other_account(&self, resource: &str) -> bool {
+        let account = resource.split(':').nth(4).unwrap_or("");
+        account.len() == 12
+            && account.bytes().all(|b| b.is_ascii_digit())
+            && self.principal.account.as_deref().is_some_and(|own| own != account)
     }
 }
 
@@ -360,6 +394,7 @@ impl Account {
         let root = subject.graph.root();
         self.add_policies(&mut subject, root, &role.inline, &role.attached, &format!("role {}", role.name));
         self.add_boundary(&mut subject, role.boundary.as_deref());
+        self.add_organization(&mut subject, account);
         subject.policies = subject.graph.policy_set();
         Ok(subject)
     }
@@ -403,6 +438,7 @@ impl Account {
                     }
                 }
                 self.add_boundary(&mut subject, user.boundary.as_deref());
+                self.add_organization(&mut subject, &identity.account_or_arn());
                 subject.policies = subject.graph.policy_set();
                 Ok(subject)
             }
@@ -416,15 +452,20 @@ impl Account {
                 ));
                 Ok(subject)
             }
-            PrincipalKind::Root => Ok(Subject {
-                graph: PermissionGraph::new("the account root user", &identity.arn),
-                label: "the account root user".into(),
-                notes: vec!["the profile uses the account root user: it may do everything that SCPs allow; AWS recommends not using root credentials".into()],
-                principal,
-                policies: PolicySet::default(),
-                partial: false,
-                resources: resources::ResourcePolicies::new(&self.resource_policies),
-            }),
+            PrincipalKind::Root => {
+                let mut subject = Subject {
+                    graph: PermissionGraph::new("the account root user", &identity.arn),
+                    label: "the account root user".into(),
+                    notes: vec!["the profile uses the account root user: it may do everything that SCPs allow; AWS recommends not using root credentials".into()],
+                    principal,
+                    policies: PolicySet::default(),
+                    partial: false,
+                    resources: resources::ResourcePolicies::new(&self.resource_policies),
+                };
+                self.add_organization(&mut subject, &identity.account_or_arn());
+                subject.policies = subject.graph.policy_set();
+                Ok(subject)
+            }
             _ => Err(AccountError::Unsupported(format!(
                 "{} is neither an IAM user, a role session nor the root user: iamfit cannot resolve its policies",
                 identity.arn
@@ -460,6 +501,39 @@ impl Account {
                     subject.notes.push(format!("managed policy {arn} attached to {owner} is not in the account data: its permissions are unknown"));
                 }
             }
+        }
+    }
+
+    /// Adds the organization levels of the subject's account with their SCPs and RCPs, and the
+    /// management account, when the organization is known.
+    fn add_organization(&self, subject: &mut Subject, account: &str) {
+        let Some(org) = &self.organization else { return };
+        subject.graph.set_management_account(org.management_account.clone());
+        let management = org.management_account.as_deref() == Some(account);
+        if management {
+            subject.notes.push(format!(
+                "account {account} is the organization's management account: SCPs and RCPs do not apply to it"
+            ));
+        }
+        match org.account(account) {
+            Some(levels) => {
+                let (scp, rcp) = (levels.named(PolicyType::Scp), levels.named(PolicyType::Rcp));
+                let rows: Vec<(String, Vec<NamedPolicy>, Vec<NamedPolicy>)> = levels
+                    .levels
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| {
+                        let pick = |v: &[Vec<NamedPolicy>]| v.get(i).cloned().unwrap_or_default();
+                        (l.label(), pick(&scp), pick(&rcp))
+                    })
+                    .collect();
+                subject.graph.add_org_levels(&rows, !scp.is_empty(), !rcp.is_empty());
+            }
+            None if management => {}
+            None if !org.notes.is_empty() => subject.notes.extend(org.notes.iter().cloned()),
+            None => subject.notes.push(format!(
+                "the answer covers IAM only: the SCPs/RCPs of account {account} are not known (no organization/accounts/{account}.json)"
+            )),
         }
     }
 

@@ -453,6 +453,7 @@ pub fn load(dir: &Path) -> Result<Account, SnapshotError> {
         account.identities.push((profile, read_identity(&read_json(&path)?, &path)?));
     }
     account.resource_policies = super::resources::read(dir)?;
+    account.organization = super::organization::read(dir)?;
     Ok(account)
 }
 
@@ -721,6 +722,9 @@ pub fn write(dir: &Path, account: &Account) -> Result<(), SnapshotError> {
         )?;
     }
     super::resources::write(dir, &account.resource_policies)?;
+    if let Some(org) = account.organization.as_ref().filter(|o| !o.accounts.is_empty()) {
+        super::organization::write(dir, org)?;
+    }
     Ok(())
 }
 

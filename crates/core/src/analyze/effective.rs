@@ -31,6 +31,10 @@ pub struct EffectiveReport {
     pub principal: String,
     /// Every action its policies mention, with its resources.
     pub actions: Vec<EffectiveAction>,
+    /// The organization levels above the principal with their SCPs and RCPs, root first (absent
+    /// when none are known).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub organization: Vec<crate::graph::OrgLevelView>,
 }
 
 /// The effective permissions of a subject over the catalog (actions no statement mentions are left out).

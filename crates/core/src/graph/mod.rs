@@ -1,5 +1,7 @@
 //! The effective-permission graph of one principal (petgraph): principal -> groups -> policies
-//! (inline, managed at their default version, the permissions boundary) -> statements.
+//! (inline, managed at their default version, the permissions boundary) -> statements, and above the
+//! principal the organization levels of its account (root -> OUs -> account), each with its SCPs and
+//! RCPs.
 //!
 //! The graph is the single record of which policies apply to a principal and why: the policy set the
 //! authorizer evaluates is read from it ([`PermissionGraph::policy_set`]), and `--output dot` prints it.
@@ -24,6 +26,10 @@ pub enum Attachment {
     Boundary,
     /// A managed policy that is attached but whose document is unknown.
     Missing,
+    /// A service control policy attached to an organization level.
+    Scp,
+    /// A resource control policy attached to an organization level.
+    Rcp,
 }
 
 /// A node of the graph.
@@ -50,6 +56,11 @@ pub enum Node {
         /// The document (absent for [`Attachment::Missing`]).
         policy: Option<NamedPolicy>,
     },
+    /// A level of the organization above the principal's account (root, OU, the account).
+    OrgLevel {
+        /// `root Root (r-ab12)`, `OU Prod (ou-ab12-prod)`, `account prod (222233334444)`.
+        label: String,
+    },
     /// A statement of a policy.
     Statement {
         /// Sid or `#index`.
@@ -70,6 +81,19 @@ pub enum Edge {
     Has(Attachment),
     /// Policy -> statement.
     Contains,
+    /// Organization level -> the level below it (the last level -> the principal).
+    Above,
+}
+
+/// One organization level as reports show it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OrgLevelView {
+    /// `root Root (r-ab12)`, `OU Prod (ou-ab12-prod)`, `account prod (222233334444)`.
+    pub level: String,
+    /// The SCPs attached to it (named with their level).
+    pub scp: Vec<String>,
+    /// The RCPs attached to it.
+    pub rcp: Vec<String>,
 }
 
 /// The graph for one principal.
@@ -77,6 +101,19 @@ pub enum Edge {
 pub struct PermissionGraph {
     graph: DiGraph<Node, Edge>,
     root: NodeIndex,
+    org: OrgLayers,
+}
+
+/// The organization levels drawn above the principal, and what the policy set needs of them.
+#[derive(Debug, Clone, Default)]
+struct OrgLayers {
+    /// The level nodes, root first.
+    levels: Vec<NodeIndex>,
+    /// Whether SCPs and RCPs are in effect (the policy type is enabled).
+    scp: bool,
+    rcp: bool,
+    /// The organization's management account.
+    management_account: Option<String>,
 }
 
 impl PermissionGraph {
@@ -84,7 +121,92 @@ impl PermissionGraph {
     pub fn new(label: &str, arn: &str) -> Self {
         let mut graph = DiGraph::new();
         let root = graph.add_node(Node::Principal { label: label.to_string(), arn: arn.to_string() });
-        PermissionGraph { graph, root }
+        PermissionGraph { graph, root, org: OrgLayers::default() }
+    }
+
+    /// Adds the organization levels above the principal, root first: each level's label, SCPs and
+    /// RCPs; `scp` and `rcp` say whether each policy type is in effect (enabled) in the organization.
+    pub fn add_org_levels(
+        &mut self,
+        levels: &[(String, Vec<NamedPolicy>, Vec<NamedPolicy>)],
+        scp: bool,
+        rcp: bool,
+    ) {
+        let mut above: Option<NodeIndex> = None;
+        for (label, scps, rcps) in levels {
+            let node = self.graph.add_node(Node::OrgLevel { label: label.clone() });
+            if let Some(prev) = above {
+                self.graph.add_edge(prev, node, Edge::Above);
+            }
+            for p in scps.iter().filter(|_| scp) {
+                self.add_policy(node, Attachment::Scp, &p.name, Some(p.clone()));
+            }
+            for p in rcps.iter().filter(|_| rcp) {
+                self.add_policy(node, Attachment::Rcp, &p.name, Some(p.clone()));
+            }
+            self.org.levels.push(node);
+            above = Some(node);
+        }
+        if let Some(last) = above {
+            self.graph.add_edge(last, self.root, Edge::Above);
+        }
+        self.org.scp = scp;
+        self.org.rcp = rcp;
+    }
+
+    /// Records the organization's management account (SCPs do not apply to its principals, nor
+    /// RCPs to its resources).
+    pub fn set_management_account(&mut self, account: Option<String>) {
+        self.org.management_account = account;
+    }
+
+    /// The organization levels above the principal, root first: each level's label and the names of
+    /// its SCPs and RCPs (those in effect).
+    pub fn org_levels(&self) -> Vec<OrgLevelView> {
+        let names = |kind: Attachment, on: bool| -> Vec<Vec<String>> {
+            if !on {
+                return vec![Vec::new(); self.org.levels.len()];
+            }
+            self.org_policies(kind)
+                .into_iter()
+                .map(|l| l.iter().map(|p| p.name.to_string()).collect())
+                .collect()
+        };
+        let (scp, rcp) = (names(Attachment::Scp, self.org.scp), names(Attachment::Rcp, self.org.rcp));
+        self.org
+            .levels
+            .iter()
+            .zip(scp.into_iter().zip(rcp))
+            .map(|(idx, (scp, rcp))| {
+                let level = match &self.graph[*idx] {
+                    Node::OrgLevel { label } => label.clone(),
+                    _ => String::new(),
+                };
+                OrgLevelView { level, scp, rcp }
+            })
+            .collect()
+    }
+
+    /// The policies of one kind attached to each organization level, root first.
+    fn org_policies(&self, kind: Attachment) -> Vec<Vec<NamedPolicy>> {
+        self.org
+            .levels
+            .iter()
+            .map(|level| {
+                let mut found: Vec<(NodeIndex, NamedPolicy)> = self
+                    .graph
+                    .edges_directed(*level, Direction::Outgoing)
+                    .filter_map(|e| match (e.weight(), &self.graph[e.target()]) {
+                        (Edge::Has(a), Node::Policy { policy: Some(p), .. }) if *a == kind => {
+                            Some((e.target(), p.clone()))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                found.sort_by_key(|(idx, _)| *idx);
+                found.into_iter().map(|(_, p)| p).collect()
+            })
+            .collect()
     }
 
     /// The principal's node.
@@ -152,9 +274,17 @@ impl PermissionGraph {
     }
 
     /// The policy set the authorizer evaluates: identity policies (the principal's and its groups'),
-    /// and the boundary. Writes on what AWS owns are denied (the catalog tells writes apart).
+    /// the boundary, and the SCPs and RCPs of the organization levels with the management account.
+    /// Writes on what AWS owns are denied (the catalog tells writes apart).
     pub fn policy_set(&self) -> PolicySet {
         let mut set = PolicySet { write_actions: Some(iamfit_catalog::WRITE_ACTIONS), ..Default::default() };
+        if self.org.scp {
+            set.scp = self.org_policies(Attachment::Scp);
+        }
+        if self.org.rcp {
+            set.rcp = self.org_policies(Attachment::Rcp);
+        }
+        set.management_account = self.org.management_account.clone();
         for (policy, attachment) in self.reachable_policies() {
             match attachment {
                 Attachment::Boundary => set.boundary = Some(policy.clone()),
@@ -180,6 +310,7 @@ impl PermissionGraph {
             let (label, shape, color) = match &self.graph[idx] {
                 Node::Principal { label, arn } => (format!("{label}\\n{arn}"), "box", "black"),
                 Node::Group { name } => (format!("group {name}"), "box", "gray40"),
+                Node::OrgLevel { label } => (format!("organization {label}"), "folder", "navy"),
                 Node::Policy { name, attachment, .. } => (
                     format!(
                         "{name}\\n({})",
@@ -188,6 +319,8 @@ impl PermissionGraph {
                             Attachment::Managed => "managed",
                             Attachment::Boundary => "boundary",
                             Attachment::Missing => "missing",
+                            Attachment::Scp => "SCP",
+                            Attachment::Rcp => "RCP",
                         }
                     ),
                     "note",
@@ -211,6 +344,9 @@ impl PermissionGraph {
                 Edge::MemberOf => "member of",
                 Edge::Has(Attachment::Boundary) => "boundary",
                 Edge::Has(Attachment::Inline) => "inline",
+                Edge::Has(Attachment::Scp) => "SCP",
+                Edge::Has(Attachment::Rcp) => "RCP",
+                Edge::Above => "above",
                 Edge::Has(_) => "attached",
                 Edge::Contains => "",
             };

@@ -204,17 +204,36 @@ fn lift_denies(
     for m in decision.matched.iter().filter(|m| m.effect() == Effect::Deny) {
         let st = m.statement();
         let (change, after, note) = deny_edit(st, target, &scope);
-        let mut s = step(target, &m.layer.to_string(), "explicit-deny", change);
+        let mut s = step(target, layer_kind(m.layer), "explicit-deny", change);
         s.policy = Some(format!("{}:{}", m.policy_name(), m.label()));
         s.statement = Some(statement_json(after.as_ref().unwrap_or(st)));
         s.note = note;
         if !apply(set, m, after) {
             s.change = "outside";
-            s.note = format!("{} is not one of the principal's own policies", m.policy_name());
+            s.note = match m.layer {
+                Layer::Scp(_) | Layer::Rcp(_) => format!(
+                    "{} is an organization policy: a change in AWS Organizations, by the organization's administrators",
+                    m.policy_name()
+                ),
+                _ => format!("{} is not one of the principal's own policies", m.policy_name()),
+            };
         }
         out.push(s);
     }
     out
+}
+
+/// The contract's name of a layer: `identity`, `boundary`, `session`, `resource`, `scp`, `rcp` (the
+/// level of an organization policy is in its name).
+fn layer_kind(layer: Layer) -> &'static str {
+    match layer {
+        Layer::Identity => "identity",
+        Layer::Boundary => "boundary",
+        Layer::Session => "session",
+        Layer::Resource => "resource",
+        Layer::Scp(_) => "scp",
+        Layer::Rcp(_) => "rcp",
+    }
 }
 
 /// The least edit of a `Deny` that stops it covering the call: drop the exact resource entries, else

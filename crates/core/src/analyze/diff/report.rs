@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use iamfit_catalog::Catalog;
-use iamfit_policy::eval::Verdict;
+use iamfit_policy::eval::{DenyReason, Verdict};
 use iamfit_trail::usage::Usage;
 
 use super::calls::{evaluate_calls, Call};
@@ -383,11 +383,18 @@ pub fn diff_report(input: DiffInput<'_>, catalog: &Catalog) -> DiffReport {
         needs: needs.collect(),
     };
     let mut notes = input.notes.clone();
-    notes.extend(usage_notes(input.usage, &calls));
+    let levels = (input.local.graph.org_levels(), input.prod.graph.org_levels());
+    notes.extend(usage_notes(input.usage, &calls, !levels.1.is_empty()));
     notes.extend(input.needs.iter().flat_map(|n| n.notes.iter().cloned()));
     notes.extend(configuration_note(&configuration));
-    let mismatches: Vec<MismatchEntry> = comparison.mismatches.iter().map(MismatchEntry::of).collect();
-    let calls: Vec<CallEntry> = calls.iter().map(CallEntry::of).collect();
+    let mut mismatches: Vec<MismatchEntry> = comparison.mismatches.iter().map(MismatchEntry::of).collect();
+    let mut calls: Vec<CallEntry> = calls.iter().map(CallEntry::of).collect();
+    for details in
+        mismatches.iter_mut().map(|m| &mut m.details).chain(calls.iter_mut().map(|c| &mut c.details))
+    {
+        name_org_level(&mut details.local, &levels.0);
+        name_org_level(&mut details.prod, &levels.1);
+    }
     let mut summary = summarize(&comparison.mismatches, &calls, comparison.actions_compared);
     summary.needed_by_configuration = configuration.len();
     DiffReport {
@@ -404,6 +411,20 @@ pub fn diff_report(input: DiffInput<'_>, catalog: &Catalog) -> DiffReport {
         partial: input.partial,
         notes,
         labels: Labels { local: input.local.to_string(), prod: input.prod.to_string() },
+    }
+}
+
+/// An implicit deny by an organization level names the level (`no SCP at OU Prod (ou-...) allows
+/// it`), not only its index.
+fn name_org_level(side: &mut Side, levels: &[crate::graph::OrgLevelView]) {
+    let Some(reason) = side.reason.as_mut() else { return };
+    for (i, level) in levels.iter().enumerate() {
+        for (r, kind) in [(DenyReason::Scp(i), "SCP"), (DenyReason::Rcp(i), "RCP")] {
+            if *reason == r.to_string() {
+                *reason = format!("no {kind} at {} allows it", level.level);
+                return;
+            }
+        }
     }
 }
 
@@ -451,7 +472,7 @@ fn configuration_note(aside: &[ConfigurationMismatch]) -> Option<String> {
 
 /// What the user should know about the calls: resources the events do not name, calls not kept,
 /// and evaluations that CloudTrail contradicts.
-fn usage_notes(usage: Option<&Usage>, calls: &[Call]) -> Vec<String> {
+fn usage_notes(usage: Option<&Usage>, calls: &[Call], org_known: bool) -> Vec<String> {
     let Some(usage) = usage else { return Vec::new() };
     let mut notes = Vec::new();
     for (action, a) in &usage.actions {
@@ -473,8 +494,14 @@ fn usage_notes(usage: Option<&Usage>, calls: &[Call]) -> Vec<String> {
         let allows = c.prod.decision.verdict == Verdict::Allow;
         if c.denied == c.count && allows {
             notes.push(format!(
-                "CloudTrail shows {} on {} denied, but the role's policies allow it: something iamfit does not see denies it (an SCP, a resource-based policy, a session policy)",
-                c.action, c.resource
+                "CloudTrail shows {} on {} denied, but the role's policies allow it: something iamfit does not see denies it ({})",
+                c.action,
+                c.resource,
+                if org_known {
+                    "a resource-based policy, a session policy"
+                } else {
+                    "an SCP or RCP, which are not known here (a snapshot's organization/ folder, or --org-profile live, adds them), a resource-based policy, a session policy"
+                }
             ));
         } else if c.denied == 0 && !allows {
             notes.push(format!(
