@@ -13,6 +13,7 @@ mod catalog_update;
 mod cli_audit;
 mod cli_check;
 mod cli_diff;
+mod cli_explain;
 mod cli_generate;
 mod cli_simulate;
 mod cli_template;

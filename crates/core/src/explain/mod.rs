@@ -75,7 +75,7 @@ pub enum ExplainError {
     #[error(transparent)]
     Message(#[from] MessageError),
     /// An encoded authorization failure message: only STS can decode it.
-    #[error("the message is an encoded authorization failure message: iamfit needs the decoded message (it names {})", missing.join(" and "))]
+    #[error("the message is an encoded authorization failure message: iamfit needs it decoded (the decoded message names the {})", missing.join(" and the "))]
     Encoded {
         /// What the encoded message hides.
         missing: Vec<&'static str>,
@@ -225,10 +225,14 @@ pub fn explain(
     let decision = &readings.exact;
     let mut e = Explanation::new(subject, request, decision, is_trust);
     e.fix = fix(subject, &set, request, decision, is_trust);
+    if e.fix.iter().any(|s| s.layer == "trust") {
+        e.notes.push(crate::trust::TRUST_WARNING.to_string());
+    }
     e.notes.extend(request.notes.iter().cloned());
     e.notes.extend(report::condition_notes(&readings.exact, &readings.optimistic, request, subject));
     e.notes.extend(decision.notes.iter().map(ToString::to_string));
     e.agreement = report::agreement(request.message.as_ref(), &e, decision);
+    e.comparison = report::comparison(request.message.as_ref(), &e);
     if matches!(e.agreement, Agreement::IamfitAllows | Agreement::Differs) {
         e.unseen = unseen(subject, &set, request, &readings, is_trust);
     }

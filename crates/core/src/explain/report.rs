@@ -195,6 +195,8 @@ pub struct Explanation {
     pub stated: Option<StatedReason>,
     /// How iamfit's answer compares with the message.
     pub agreement: Agreement,
+    /// The comparison in words (none without a message).
+    pub comparison: Option<String>,
     /// What iamfit could not see (when it allows what AWS denied, or names another layer).
     pub unseen: Vec<String>,
     /// What was assumed.
@@ -232,6 +234,7 @@ impl Explanation {
             reason,
             stated: request.message.as_ref().and_then(|m| m.reason.clone()),
             agreement: Agreement::NotStated,
+            comparison: None,
             unseen: Vec::new(),
             notes: Vec::new(),
             partial: subject.partial,
@@ -324,4 +327,33 @@ pub fn condition_notes(
         names.join(", "),
         keys.join(", ")
     )]
+}
+
+/// The comparison of the message's reason with iamfit's decision, in words.
+pub fn comparison(message: Option<&DeniedMessage>, e: &Explanation) -> Option<String> {
+    let message = message?;
+    let stated = match &message.reason {
+        Some(r) => {
+            let kind = match r.denial {
+                StatedDenial::Explicit => "an explicit deny",
+                StatedDenial::Implicit => "an implicit deny",
+            };
+            format!("the message states {kind} in the {} layer (\"{}\")", r.layer.as_str(), r.text)
+        }
+        None => "the message says denied, without a reason".to_string(),
+    };
+    let iamfit = match (e.decision, e.layer) {
+        (Verdict::Allow, _) => "iamfit allows the request".to_string(),
+        (verdict, Some(layer)) => format!("iamfit finds {verdict} in the {} layer", layer.as_str()),
+        (verdict, None) => format!("iamfit finds {verdict}"),
+    };
+    let verdict = match e.agreement {
+        Agreement::Agrees => "they agree",
+        Agreement::Differs => {
+            "they differ: the account iamfit read is not the one AWS decided on (a stale snapshot, another account or region), or AWS named one of several denying layers"
+        }
+        Agreement::IamfitAllows => "what decided is something iamfit cannot see (listed below)",
+        Agreement::NotStated => "nothing to compare",
+    };
+    Some(format!("{stated}; {iamfit}: {verdict}"))
 }
