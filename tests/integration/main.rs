@@ -20,6 +20,7 @@ mod cli_template;
 mod cli_usage;
 mod emulator_smoke;
 mod exec_emulator;
+mod explain_emulator;
 mod live_diff;
 mod live_service_needs;
 mod record_emulator;

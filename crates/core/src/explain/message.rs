@@ -191,6 +191,12 @@ pub fn parse_message(text: &str) -> Result<DeniedMessage, MessageError> {
         m.error_code = m.error_code.or_else(|| json_error_code(&flat));
         return Ok(m);
     }
+    // A query or REST-XML error body: <Error><Code>AccessDenied</Code><Message>...</Message></Error>.
+    if let Some(inner) = xml_element(&flat, "Message") {
+        let mut m = parse_message(inner)?;
+        m.error_code = m.error_code.or_else(|| xml_element(&flat, "Code").map(str::to_string));
+        return Ok(m);
+    }
     let (error_code, operation) = surrounding(&flat);
     let mut m = DeniedMessage {
         form: MessageForm::Text,
@@ -249,6 +255,13 @@ fn decoded_json(text: &str) -> Option<Result<Value, MessageError>> {
 fn json_message(text: &str) -> Option<String> {
     let v: Value = serde_json::from_str(text).ok()?;
     ["message", "Message", "errorMessage"].iter().find_map(|k| v.get(*k)?.as_str().map(str::to_string))
+}
+
+/// The text of the first `<name>...</name>` element.
+fn xml_element<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    let (_, rest) = text.split_once(&format!("<{name}>"))?;
+    let (inner, _) = rest.split_once(&format!("</{name}>"))?;
+    Some(inner.trim())
 }
 
 fn json_error_code(text: &str) -> Option<String> {

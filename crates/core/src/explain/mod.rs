@@ -232,11 +232,28 @@ pub fn explain(
     e.notes.extend(report::condition_notes(&readings.exact, &readings.optimistic, request, subject));
     e.notes.extend(decision.notes.iter().map(ToString::to_string));
     e.agreement = report::agreement(request.message.as_ref(), &e, decision);
-    e.comparison = report::comparison(request.message.as_ref(), &e);
+    let blind = stated_unseen(report::stated_layer(request.message.as_ref()), &set, subject, is_trust);
+    e.comparison = report::comparison(request.message.as_ref(), &e, blind);
     if matches!(e.agreement, Agreement::IamfitAllows | Agreement::Differs) {
         e.unseen = unseen(subject, &set, request, &readings, is_trust);
     }
     e
+}
+
+/// Whether the layer a message states is one iamfit has no policy of.
+fn stated_unseen(stated: Option<StatedLayer>, set: &PolicySet, subject: &Subject, is_trust: bool) -> bool {
+    match stated {
+        Some(StatedLayer::Scp) => set.scp.is_empty(),
+        Some(StatedLayer::Rcp) => set.rcp.is_empty(),
+        Some(StatedLayer::Resource) => set.resource.is_none() || is_trust,
+        Some(StatedLayer::Trust) => set.resource.is_none() || !is_trust,
+        Some(StatedLayer::Session) => {
+            set.session.is_empty() && subject.principal.kind == PrincipalKind::AssumedRole
+        }
+        Some(StatedLayer::Boundary) => set.boundary.is_none(),
+        Some(StatedLayer::VpcEndpoint) => true,
+        _ => false,
+    }
 }
 
 /// The least fix of the deciding layer, proven: the request evaluated again with every step applied.

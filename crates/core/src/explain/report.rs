@@ -330,7 +330,7 @@ pub fn condition_notes(
 }
 
 /// The comparison of the message's reason with iamfit's decision, in words.
-pub fn comparison(message: Option<&DeniedMessage>, e: &Explanation) -> Option<String> {
+pub fn comparison(message: Option<&DeniedMessage>, e: &Explanation, stated_unseen: bool) -> Option<String> {
     let message = message?;
     let stated = match &message.reason {
         Some(r) => {
@@ -349,6 +349,9 @@ pub fn comparison(message: Option<&DeniedMessage>, e: &Explanation) -> Option<St
     };
     let verdict = match e.agreement {
         Agreement::Agrees => "they agree",
+        Agreement::Differs if stated_unseen => {
+            "they differ: the message names a layer iamfit cannot see (listed below), and AWS names only one of the layers that deny"
+        }
         Agreement::Differs => {
             "they differ: the account iamfit read is not the one AWS decided on (a stale snapshot, another account or region), or AWS named one of several denying layers"
         }

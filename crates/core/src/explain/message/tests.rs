@@ -250,6 +250,20 @@ fn sdk_json_error_body() {
     assert_eq!(stated(&m), (StatedDenial::Explicit, StatedLayer::Identity));
 }
 
+/// A query-protocol XML error body (IAM, STS, SNS answer `<ErrorResponse><Error><Code>...`; AWS
+/// STS API Reference, "Common Errors": https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html),
+/// here as the moto emulator writes it for a refused `iam:ListRoles`.
+#[test]
+fn xml_error_body() {
+    let m = parse(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<ErrorResponse><Errors><Error><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/dev is not authorized to perform: iam:ListRoles</Message><Type>Sender</Type></Error></Errors></ErrorResponse>",
+    );
+    assert_eq!(m.error_code.as_deref(), Some("AccessDenied"));
+    assert_eq!(m.principal.as_deref(), Some("arn:aws:iam::123456789012:user/dev"));
+    assert_eq!(m.action.as_deref(), Some("iam:ListRoles"));
+    assert_eq!((m.resource, m.reason), (None, None));
+}
+
 /// EC2's encoded message (AWS STS API Reference, DecodeAuthorizationMessage): nothing but the code
 /// can be read until it is decoded.
 /// https://docs.aws.amazon.com/STS/latest/APIReference/API_DecodeAuthorizationMessage.html
