@@ -198,6 +198,8 @@ pub fn parse_message(text: &str) -> Result<DeniedMessage, MessageError> {
         return Ok(m);
     }
     let (error_code, operation) = surrounding(&flat);
+    // The AWS SDK for Java appends "(Service: S, Status Code: N, Request ID: ID)".
+    let flat = flat.split_once(" (Service: ").map_or(flat.as_str(), |(message, _)| message).to_string();
     let mut m = DeniedMessage {
         form: MessageForm::Text,
         principal: None,
@@ -309,12 +311,19 @@ fn parse_decoded(v: &Value) -> Result<DeniedMessage, MessageError> {
     })
 }
 
-/// `An error occurred (CODE) when calling the OP operation: ...`, or a leading `CODE:`.
+/// `An error occurred (CODE) when calling the OP operation: ...` (the AWS CLI, boto3), `operation
+/// error SERVICE: OP, ... api error CODE: ...` (the AWS SDK for Go v2), `Error Code: CODE` (the AWS
+/// SDK for Java), or a leading `CODE:`.
 fn surrounding(text: &str) -> (Option<String>, Option<String>) {
     let code = text
         .split_once("An error occurred (")
         .and_then(|(_, rest)| rest.split_once(')'))
         .map(|(code, _)| code.to_string())
+        .or_else(|| {
+            let (_, rest) = text.split_once("api error ").or_else(|| text.split_once("Error Code: "))?;
+            let code = rest.split([':', ',', ')', ' ']).next()?;
+            (!code.is_empty()).then(|| code.to_string())
+        })
         .or_else(|| {
             let (first, _) = text.split_once(':')?;
             let word = first.trim();
@@ -324,7 +333,12 @@ fn surrounding(text: &str) -> (Option<String>, Option<String>) {
     let operation = text
         .split_once("when calling the ")
         .and_then(|(_, rest)| rest.split_once(" operation"))
-        .map(|(op, _)| op.trim().to_string());
+        .map(|(op, _)| op.trim().to_string())
+        .or_else(|| {
+            let (_, rest) = text.split_once("operation error ")?;
+            let (_, rest) = rest.split_once(": ")?;
+            rest.split(',').next().map(|op| op.trim().to_string())
+        });
     (code, operation)
 }
 

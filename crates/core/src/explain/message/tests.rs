@@ -264,6 +264,28 @@ fn xml_error_body() {
     assert_eq!((m.resource, m.reason), (None, None));
 }
 
+/// The words other SDKs put around the message: the AWS SDK for Go v2 (`operation error SERVICE: OP,
+/// https response error StatusCode: N, RequestID: ID, api error CODE: MESSAGE`) and the AWS SDK for
+/// Java (`MESSAGE (Service: S, Status Code: N, Request ID: ID)`).
+#[test]
+fn go_and_java_sdk_errors() {
+    let message = "User: arn:aws:sts::111122223333:assumed-role/orders-fn-role/orders is not authorized to perform: dynamodb:Scan on resource: arn:aws:dynamodb:us-east-1:111122223333:table/orders with an explicit deny in an identity-based policy";
+    let m = parse(&format!(
+        "operation error DynamoDB: Scan, https response error StatusCode: 400, RequestID: 4KBNVRGD25RG4KOM6UIN9NFN3RVV4KQNSO5AEMVJF66Q9ASUAAJG, api error AccessDeniedException: {message}"
+    ));
+    assert_eq!(
+        (m.error_code.as_deref(), m.operation.as_deref()),
+        (Some("AccessDeniedException"), Some("Scan"))
+    );
+    assert_eq!(m.action.as_deref(), Some("dynamodb:Scan"));
+    assert_eq!(stated(&m), (StatedDenial::Explicit, StatedLayer::Identity));
+    let m = parse(&format!(
+        "{message} (Service: DynamoDb, Status Code: 400, Request ID: 4KBNVRGD25RG4KOM6UIN9NFN3RVV4KQNSO5AEMVJF66Q9ASUAAJG)"
+    ));
+    assert_eq!(m.error_code, None);
+    assert_eq!(m.reason.unwrap().text, "with an explicit deny in an identity-based policy");
+}
+
 /// EC2's encoded message (AWS STS API Reference, DecodeAuthorizationMessage): nothing but the code
 /// can be read until it is decoded.
 /// https://docs.aws.amazon.com/STS/latest/APIReference/API_DecodeAuthorizationMessage.html
