@@ -189,3 +189,42 @@ fn requests_that_cannot_be_made() {
     let g = Given { principal: Some(DEV.into()), action: Some("s3:*".into()), ..Default::default() };
     assert!(matches!(ExplainRequest::new(None, g), Err(ExplainError::BadAction(_))));
 }
+
+/// A KMS key policy that names only the orders role ("AWS KMS key policies": without a statement
+/// that enables IAM policies, only the key policy grants;
+/// https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html): the invoice renderer
+/// is denied, the layer is `resource`, and the fix is a key-policy statement naming its role (with
+/// the role's path, as a key policy must name it), proven.
+#[test]
+fn a_key_policy_that_names_another_role() {
+    let key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let renderer = "arn:aws:sts::111122223333:assumed-role/invoice-renderer-role/invoice-renderer";
+    let source = SnapshotSource::new(DEMO);
+    let mut subject = resolve::principal_subject(&source, renderer).unwrap();
+    let policy = iamfit_policy::Policy::parse(&format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"OrdersOnly","Effect":"Allow","Principal":{{"AWS":"{ROLE}"}},"Action":"kms:Decrypt","Resource":"*"}}]}}"#
+    ))
+    .unwrap();
+    subject.policies.resource = Some(iamfit_policy::eval::NamedPolicy::new("key policy", policy));
+    let message = format!("User: {renderer} is not authorized to perform: kms:Decrypt on resource: {key} because no resource-based policy allows the kms:Decrypt action");
+    let e = explain(&subject, None, &ExplainRequest::new(Some(&message), Given::default()).unwrap());
+    assert_eq!((e.decision, e.layer), (Verdict::ImplicitDeny, Some(ExplainLayer::Resource)));
+    assert_eq!(e.agreement, Agreement::Agrees);
+    let steps: Vec<(&str, &str, bool)> =
+        e.fix.iter().map(|s| (s.layer.as_str(), s.change, s.verified)).collect();
+    assert_eq!(steps, vec![("resource", "add-statement", true)]);
+    let st = e.fix[0].statement.as_ref().unwrap();
+    assert_eq!(st["Principal"]["AWS"], "arn:aws:iam::111122223333:role/service-role/invoice-renderer-role");
+    assert_eq!(st["Resource"], "*");
+}
+
+/// A role session whose message names a session policy: iamfit sees none (session policies are
+/// passed at AssumeRole and stored nowhere it reads), so it allows, and says so.
+#[test]
+fn a_session_policy_iamfit_cannot_see() {
+    let e = run(&format!(
+        "User: {SESSION} is not authorized to perform: dynamodb:GetItem on resource: {ORDERS} because no session policy allows the dynamodb:GetItem action"
+    ));
+    assert_eq!((e.decision, e.agreement), (Verdict::Allow, Agreement::IamfitAllows));
+    assert!(e.unseen.iter().any(|u| u.starts_with("a session policy")), "{:?}", e.unseen);
+}

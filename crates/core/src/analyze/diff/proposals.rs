@@ -16,7 +16,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use iamfit_policy::context::{Layered, RequestContext};
+use iamfit_policy::context::{Layered, Lookup, RequestContext};
 use iamfit_policy::eval::{
     authorize_with, ConditionMode, Decision, DenyReason, Layer, Matched, NamedPolicy, PolicySet, Request,
     Verdict,
@@ -200,7 +200,13 @@ fn add_allow_everywhere(
     reason: Option<DenyReason>,
     target: Target<'_>,
 ) -> Vec<Proposal> {
-    let who = crate::trust::trust_principal_arn(&subject.principal);
+    // A resource policy names a role by its ARN with its path (`aws:PrincipalArn` of the session).
+    let who = subject
+        .principal
+        .implicit_context()
+        .get("aws:principalarn")
+        .and_then(|v| v.single())
+        .map_or_else(|| crate::trust::trust_principal_arn(&subject.principal), str::to_string);
     let (layer, blocked_by, statement, note) = match reason {
         Some(DenyReason::Scp(l)) => (
             "scp",
