@@ -10,7 +10,7 @@ use iamfit_policy::context::RequestContext;
 
 use super::render::Table;
 use super::report::{print, Report};
-use super::source::{account_source, source_error};
+use super::source::{account_source, live_options, source_error};
 use super::{CliError, CliResult, GlobalArgs, Style, EXIT_PARTIAL};
 
 /// Arguments of `iamfit explain`.
@@ -71,10 +71,32 @@ fn explain_error(e: ExplainError) -> CliError {
     CliError::usage(e.to_string()).with_hint(e.help())
 }
 
+/// The request of an encoded message, decoded by STS for the caller (`--profile`).
+fn decoded_request(global: &GlobalArgs, e: ExplainError, given: Given) -> Result<ExplainRequest, CliError> {
+    let ExplainError::Encoded { encoded: Some(encoded), .. } = &e else { return Err(explain_error(e)) };
+    match iamfit_aws::sts::decode_authorization_message(&live_options(global), encoded) {
+        Ok(decoded) => ExplainRequest::new(Some(&decoded), given).map_err(explain_error),
+        Err(failure) => {
+            let mut err = CliError::usage(format!("{e}; decoding it failed: {failure}")).with_hint(e.help());
+            if let Some(detail) = failure.detail() {
+                err = err.with_detail(detail);
+            }
+            Err(err)
+        }
+    }
+}
+
 pub fn run(args: &ExplainArgs, global: &GlobalArgs, style: &Style) -> CliResult {
     super::report::check_format("explain", super::report::TEXT_FORMATS, global.output)?;
     let message = read_message(&args.message)?;
-    let request = ExplainRequest::new(message.as_deref(), given(args)?).map_err(explain_error)?;
+    let given = given(args)?;
+    let request = match ExplainRequest::new(message.as_deref(), given.clone()) {
+        // Live, an encoded message is decoded with sts:DecodeAuthorizationMessage first.
+        Err(e @ ExplainError::Encoded { encoded: Some(_), .. }) if global.snapshot.is_none() => {
+            decoded_request(global, e, given)?
+        }
+        other => other.map_err(explain_error)?,
+    };
     let explanation = explain_in(account_source(global).as_ref(), &request).map_err(source_error)?;
     print(&explanation, global.output, style)?;
     Ok(if explanation.is_partial() { ExitCode::from(EXIT_PARTIAL) } else { ExitCode::SUCCESS })

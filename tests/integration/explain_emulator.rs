@@ -57,3 +57,25 @@ async fn a_message_from_the_emulator_is_explained_live() {
     assert_eq!((&v["decision"], &v["agreement"]), (&json!("allow"), &json!("iamfit-allows")));
     assert!(v["statements"].as_array().unwrap().iter().any(|s| s["sid"] == "ListUsers"), "{v:#}");
 }
+
+/// Live, an encoded authorization failure message is decoded with `sts:DecodeAuthorizationMessage`
+/// (AWS STS API Reference: https://docs.aws.amazon.com/STS/latest/APIReference/API_DecodeAuthorizationMessage.html).
+/// moto does not implement that call (EMULATOR.md: calls moto lacks answer HTTP 500): the error says
+/// that decoding failed and how to decode the message by other means.
+#[tokio::test]
+async fn an_encoded_message_is_decoded_by_sts_or_says_why_not() {
+    let moto = Moto::start();
+    let endpoint = moto.endpoint();
+    let iam = iam_client(&sdk_config(&endpoint, None));
+    create_user(&iam, "dev", &[], &[]).await;
+    let key = create_access_key(&iam, "dev").await;
+    let dir = tempfile::tempdir().unwrap();
+    write_profile(dir.path(), "dev", &key.access_key_id, &key.secret_access_key, REGION);
+    let message = "An error occurred (UnauthorizedOperation) when calling the RunInstances operation: You are not authorized to perform this operation. Encoded authorization failure message: 4GIOHlTkIaWHQD0Q0m6XSnuUMCm";
+    let out = run_iamfit(dir.path(), &endpoint, &["explain", message, "--profile", "dev"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("encoded authorization failure message"), "{stderr}");
+    assert!(stderr.contains("decoding it failed"), "{stderr}");
+    assert!(stderr.contains("aws sts decode-authorization-message"), "{stderr}");
+}

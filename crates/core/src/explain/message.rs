@@ -12,7 +12,8 @@
 //! Some services (EC2 among them) answer `UnauthorizedOperation: You are not authorized to perform
 //! this operation. Encoded authorization failure message: ...` instead; only
 //! `sts:DecodeAuthorizationMessage` reads that message
-//! (<https://docs.aws.amazon.com/STS/latest/APIReference/API_DecodeAuthorizationMessage.html>), whose
+//! (<https://docs.aws.amazon.com/STS/latest/APIReference/API_DecodeAuthorizationMessage.html>): the
+//! encoded text is kept ([`DeniedMessage::encoded`]) for a front end that may call it, and its
 //! output (`{"DecodedMessage": "..."}`, or the decoded JSON itself) is read here too.
 
 use serde::Serialize;
@@ -144,6 +145,9 @@ pub struct DeniedMessage {
     /// Whether a decoded message says the denial was explicit (`explicitDeny`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explicit_deny: Option<bool>,
+    /// The encoded authorization failure message, for [`MessageForm::Encoded`].
+    #[serde(skip)]
+    pub encoded: Option<String>,
 }
 
 /// Why a message could not be read.
@@ -210,9 +214,12 @@ pub fn parse_message(text: &str) -> Result<DeniedMessage, MessageError> {
         operation,
         context: RequestContext::new(),
         explicit_deny: None,
+        encoded: None,
     };
-    if flat.to_ascii_lowercase().contains(ENCODED) {
+    if let Some((_, after)) = split_ascii_case(&flat, ENCODED) {
         m.form = MessageForm::Encoded;
+        m.encoded =
+            first_token(after.trim_start_matches(':')).0.filter(|t| !t.is_empty()).map(str::to_string);
         return Ok(m);
     }
     let Some((before, after)) = split_ascii_case(&flat, NOT_AUTHORIZED) else {
@@ -308,6 +315,7 @@ fn parse_decoded(v: &Value) -> Result<DeniedMessage, MessageError> {
         operation: None,
         context: keys,
         explicit_deny: explicit,
+        encoded: None,
     })
 }
 

@@ -79,6 +79,8 @@ pub enum ExplainError {
     Encoded {
         /// What the encoded message hides.
         missing: Vec<&'static str>,
+        /// The encoded message itself (for `sts:DecodeAuthorizationMessage`).
+        encoded: Option<String>,
     },
     /// The message (and the flags) do not name everything a request needs.
     #[error("{}", missing_text(.missing, *.message_given))]
@@ -135,8 +137,8 @@ impl ExplainRequest {
             missing.push("action");
         }
         let (Some(principal), Some(action)) = (principal, action) else {
-            if parsed.as_ref().is_some_and(|m| m.form == MessageForm::Encoded) {
-                return Err(ExplainError::Encoded { missing });
+            if let Some(m) = parsed.as_ref().filter(|m| m.form == MessageForm::Encoded) {
+                return Err(ExplainError::Encoded { missing, encoded: m.encoded.clone() });
             }
             return Err(ExplainError::Missing { missing, message_given: parsed.is_some() });
         };

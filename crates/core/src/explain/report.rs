@@ -356,7 +356,7 @@ pub fn comparison(message: Option<&DeniedMessage>, e: &Explanation, stated_unsee
             "they differ: the account iamfit read is not the one AWS decided on (a stale snapshot, another account or region), or AWS named one of several denying layers"
         }
         Agreement::IamfitAllows => "what decided is something iamfit cannot see (listed below)",
-        Agreement::NotStated => "nothing to compare",
+        Agreement::NotStated => "the message names no layer to compare",
     };
     Some(format!("{stated}; {iamfit}: {verdict}"))
 }

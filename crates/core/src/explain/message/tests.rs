@@ -298,6 +298,7 @@ fn encoded_authorization_failure_message() {
     assert_eq!(m.error_code.as_deref(), Some("UnauthorizedOperation"));
     assert_eq!(m.operation.as_deref(), Some("RunInstances"));
     assert_eq!((m.principal, m.action), (None, None));
+    assert_eq!(m.encoded.as_deref(), Some("4GIOHlTkIaWHQD0Q0m6XSnuUMCm-abcdef"));
     let m = parse("Client.UnauthorizedOperation: You are not authorized to perform this operation. Encoded authorization failure message: abc");
     assert_eq!(m.form, MessageForm::Encoded);
     assert_eq!(m.error_code.as_deref(), Some("Client.UnauthorizedOperation"));
