@@ -355,3 +355,24 @@ fn what_cannot_be_read_stays_unknown() {
         let _ = parse_message(text);
     }
 }
+
+proptest::proptest! {
+    /// Never a panic on input: any text, and any mix of the grammar's own words (multi-byte
+    /// characters included, which string slicing would trip over).
+    #[test]
+    fn any_text_is_read_without_a_panic(text in "\\PC{0,200}") {
+        let _ = parse_message(&text);
+    }
+
+    #[test]
+    fn any_mix_of_message_words_is_read_without_a_panic(words in proptest::collection::vec(proptest::sample::select(vec![
+        "User:", "arn:aws:iam::1:user/é", "is not authorized to perform", ":", "s3:GetObject", "on resource:",
+        "\"", "because", "no", "with an explicit deny in a", "service control policy", "{", "}",
+        "\"DecodedMessage\"", "\"allowed\"", "<Message>", "</Message>", "Encoded authorization failure message:",
+        "ü", "An error occurred (", ")", "when calling the", "operation", "api error", "(Service: ",
+    ]), 0..24)) {
+        let text = words.join(" ");
+        let _ = parse_message(&text);
+        let _ = parse_message(&words.concat());
+    }
+}
