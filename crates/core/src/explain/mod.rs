@@ -231,7 +231,8 @@ pub fn explain(
         e.notes.push(crate::trust::TRUST_WARNING.to_string());
     }
     e.notes.extend(request.notes.iter().cloned());
-    e.notes.extend(report::condition_notes(&readings.exact, &readings.optimistic, request, subject));
+    let all = [&readings.exact, &readings.optimistic, &readings.pessimistic];
+    e.notes.extend(report::condition_notes(all, request, subject));
     e.notes.extend(decision.notes.iter().map(ToString::to_string));
     e.agreement = report::agreement(request.message.as_ref(), &e, decision);
     let blind = stated_unseen(report::stated_layer(request.message.as_ref()), &set, subject, is_trust);

@@ -305,27 +305,30 @@ pub fn unknown_keys(matched: &[Matched], request: &ExplainRequest, subject: &Sub
     keys
 }
 
-/// Notes on conditions: a request iamfit denies that would be allowed when conditions on keys the
-/// message does not give hold.
-pub fn condition_notes(
-    exact: &Decision,
-    optimistic: &Decision,
-    request: &ExplainRequest,
-    subject: &Subject,
-) -> Vec<String> {
-    if exact.verdict == Verdict::Allow || optimistic.verdict != Verdict::Allow {
+/// A note when conditions on keys the request does not give could change the decision: the
+/// statements and keys, the decision with those keys absent, and the other one they allow.
+pub fn condition_notes(readings: [&Decision; 3], request: &ExplainRequest, subject: &Subject) -> Vec<String> {
+    let [exact, optimistic, pessimistic] = readings;
+    let other = [optimistic.verdict, pessimistic.verdict].into_iter().find(|v| *v != exact.verdict);
+    let Some(other) = other else { return Vec::new() };
+    let mut keyed: Vec<Matched> = Vec::new();
+    for m in exact.matched.iter().chain(&optimistic.matched).chain(&pessimistic.matched) {
+        let unknown = !unknown_keys(std::slice::from_ref(m), request, subject).is_empty();
+        let seen = keyed.iter().any(|k| k.policy_name() == m.policy_name() && k.label() == m.label());
+        if unknown && !seen {
+            keyed.push(m.clone());
+        }
+    }
+    if keyed.is_empty() {
         return Vec::new();
     }
-    let conditional: Vec<&Matched> =
-        optimistic.matched.iter().filter(|m| !m.statement().conditions.is_empty()).collect();
-    let names: Vec<String> =
-        conditional.iter().map(|m| format!("{}/{}", m.policy_name(), m.label())).collect();
-    let owned: Vec<Matched> = conditional.into_iter().cloned().collect();
-    let keys = unknown_keys(&owned, request, subject);
+    let names: Vec<String> = keyed.iter().map(|m| format!("{}/{}", m.policy_name(), m.label())).collect();
+    let keys = unknown_keys(&keyed, request, subject);
     vec![format!(
-        "{} would allow it when its conditions hold; their keys are not in the request: {} (give them with --context KEY=VALUE)",
+        "{} depend on keys the request does not give ({}): with them absent the decision is {}, with other values it can be {other} (give them with --context KEY=VALUE)",
         names.join(", "),
-        keys.join(", ")
+        keys.join(", "),
+        exact.verdict
     )]
 }
 

@@ -228,3 +228,30 @@ fn a_session_policy_iamfit_cannot_see() {
     assert_eq!((e.decision, e.agreement), (Verdict::Allow, Agreement::IamfitAllows));
     assert!(e.unseen.iter().any(|u| u.starts_with("a session policy")), "{:?}", e.unseen);
 }
+
+/// A `Deny` of requests from a blocked network ("aws:SourceIp", AWS global condition context keys:
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-sourceip):
+/// the message gives no source address, so iamfit allows, and says that the key decides.
+#[test]
+fn a_deny_on_a_key_the_message_does_not_give() {
+    let source = SnapshotSource::new(DEMO);
+    let mut subject = resolve::principal_subject(&source, DEV).unwrap();
+    let deny = iamfit_policy::Policy::parse(r#"{"Version":"2012-10-17","Statement":[{"Sid":"BlockedNetwork","Effect":"Deny","Action":"*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"192.0.2.0/24"}}}]}"#).unwrap();
+    subject.policies.identity.push(iamfit_policy::eval::NamedPolicy::new("blocked-network", deny));
+    let message = format!("User: {DEV} is not authorized to perform: dynamodb:GetItem on resource: {ORDERS} with an explicit deny in an identity-based policy");
+    let e = explain(&subject, None, &ExplainRequest::new(Some(&message), Given::default()).unwrap());
+    assert_eq!((e.decision, e.agreement), (Verdict::Allow, Agreement::IamfitAllows));
+    assert!(e.unseen.iter().any(|u| u.contains("aws:SourceIp")), "{:?}", e.unseen);
+    assert!(
+        e.notes.iter().any(|n| n.contains("blocked-network/BlockedNetwork") && n.contains("aws:SourceIp")),
+        "{:?}",
+        e.notes
+    );
+    // With the address given, the deny applies and the explanation agrees with the message.
+    let mut g = Given::default();
+    g.context.set("aws:SourceIp", "192.0.2.7");
+    let e = explain(&subject, None, &ExplainRequest::new(Some(&message), g).unwrap());
+    assert_eq!((e.decision, e.agreement), (Verdict::ExplicitDeny, Agreement::Agrees));
+    assert_eq!(e.statements[0].sid, "BlockedNetwork");
+    assert!(e.notes.is_empty(), "{:?}", e.notes);
+}
