@@ -122,18 +122,6 @@ fn decide(set: &PolicySet, subject: &Subject, target: Target<'_>, mode: Conditio
     authorize_with(set, &request, mode)
 }
 
-/// The contract's name of a layer: `identity`, `boundary`, `session`, `resource`, `scp`, `rcp`.
-pub fn layer_kind(layer: Layer) -> &'static str {
-    match layer {
-        Layer::Identity => "identity",
-        Layer::Boundary => "boundary",
-        Layer::Session => "session",
-        Layer::Resource => "resource",
-        Layer::Scp(_) => "scp",
-        Layer::Rcp(_) => "rcp",
-    }
-}
-
 fn step(target: Target<'_>, layer: &str, blocked_by: &'static str, change: &'static str) -> Proposal {
     Proposal {
         action: target.action.to_string(),
@@ -330,11 +318,30 @@ fn lift_denies(
         s.note = note;
         if !apply(set, m, after, reach) {
             s.change = "outside";
-            s.note = format!("{} is not one of the principal's own policies", m.policy_name());
+            s.note = match m.layer {
+                Layer::Scp(_) | Layer::Rcp(_) => format!(
+                    "{} is an organization policy: a change in AWS Organizations, by the organization's administrators",
+                    m.policy_name()
+                ),
+                _ => format!("{} is not one of the principal's own policies", m.policy_name()),
+            };
         }
         out.push(s);
     }
     out
+}
+
+/// The contract's name of a layer: `identity`, `boundary`, `session`, `resource`, `scp`, `rcp` (the
+/// level of an organization policy is in its name).
+fn layer_kind(layer: Layer) -> &'static str {
+    match layer {
+        Layer::Identity => "identity",
+        Layer::Boundary => "boundary",
+        Layer::Session => "session",
+        Layer::Resource => "resource",
+        Layer::Scp(_) => "scp",
+        Layer::Rcp(_) => "rcp",
+    }
 }
 
 /// The least edit of a `Deny` that stops it covering the call: drop the exact resource entries, else
