@@ -27,4 +27,5 @@ mod record_emulator;
 mod record_trail;
 mod resource_policies;
 mod snapshots;
+mod template_live;
 mod trail_sources;
