@@ -97,7 +97,8 @@ pub fn run(args: &ExplainArgs, global: &GlobalArgs, style: &Style) -> CliResult 
         }
         other => other.map_err(explain_error)?,
     };
-    let explanation = explain_in(account_source(global).as_ref(), &request).map_err(source_error)?;
+    let source = account_source(global)?;
+    let explanation = explain_in(source.as_ref(), &request).map_err(source_error)?;
     print(&explanation, global.output, style)?;
     Ok(if explanation.is_partial() { ExitCode::from(EXIT_PARTIAL) } else { ExitCode::SUCCESS })
 }
