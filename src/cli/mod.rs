@@ -11,6 +11,7 @@ mod choices;
 mod credentials;
 mod diff;
 mod exec;
+mod explain;
 mod generate;
 mod graph;
 mod output;
@@ -145,6 +146,8 @@ pub enum Command {
     Credentials(Box<credentials::CredentialsArgs>),
     /// Can the --profile principal assume the function's role; the least trust statement that would allow it.
     Trust(trust::TrustArgs),
+    /// Why an AccessDenied happened: the deciding layer, its statements and the least fix, proven.
+    Explain(Box<explain::ExplainArgs>),
     /// CloudTrail in Amazon Athena: the table DDL (read usage with --trail athena://...).
     #[command(subcommand)]
     Athena(athena::AthenaCommand),
@@ -178,6 +181,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Exec(args) => exec::run(args, &cli.global, &style),
         Command::Credentials(args) => credentials::run(args, &cli.global, &style),
         Command::Trust(args) => trust::run(args, &cli.global, &style),
+        Command::Explain(args) => explain::run(args, &cli.global, &style),
         Command::Athena(cmd) => athena::run(cmd, &cli.global, &style),
         Command::Completions { shell } => completions(*shell),
         Command::Man => man_page(),

@@ -71,6 +71,16 @@ fn trust_and_graph_reports() {
     snapshot!("graph_dot", 0, "graph", "--function", "orders");
 }
 
+/// `explain` of designed mismatch L1 (policy-fixtures/README.md): the function's role denied
+/// `dynamodb:Scan` by `orders-guardrails/DenyTableScans`.
+#[test]
+fn explain_reports() {
+    const MESSAGE: &str = "User: arn:aws:sts::111122223333:assumed-role/orders-fn-role/orders is not authorized to perform: dynamodb:Scan on resource: arn:aws:dynamodb:us-east-1:111122223333:table/orders with an explicit deny in an identity-based policy";
+    snapshot!("explain_table", 0, "explain", MESSAGE);
+    snapshot!("explain_json", 0, "explain", MESSAGE, "-o", "json");
+    snapshot!("explain_markdown", 0, "explain", MESSAGE, "-o", "markdown");
+}
+
 #[test]
 fn sarif_is_refused_where_there_are_no_findings() {
     let (code, stdout, stderr) =

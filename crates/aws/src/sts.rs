@@ -129,3 +129,30 @@ pub fn assume_function_role(
         Err(e) => Err(AssumeError::Other(e.into())),
     }
 }
+
+/// Decodes an encoded authorization failure message (`iamfit explain`) with
+/// `sts:DecodeAuthorizationMessage`, which the caller must be allowed; returns the decoded JSON text
+/// (<https://docs.aws.amazon.com/STS/latest/APIReference/API_DecodeAuthorizationMessage.html>).
+pub fn decode_authorization_message(opts: &LiveOptions, encoded: &str) -> Result<String, SourceError> {
+    let result = crate::runtime::block_on(async {
+        let config = live::sdk_config(opts).await?;
+        let out = aws_sdk_sts::Client::new(&config)
+            .decode_authorization_message()
+            .encoded_message(encoded)
+            .send()
+            .await
+            .map_err(|e| {
+                crate::error::classify(
+                    &e,
+                    crate::error::Call {
+                        call: "sts:DecodeAuthorizationMessage",
+                        permission: "sts:DecodeAuthorizationMessage",
+                        what: "message",
+                        target: "the encoded authorization failure message",
+                    },
+                )
+            })?;
+        Ok::<_, LiveError>(out.decoded_message().unwrap_or_default().to_string())
+    })?;
+    result.map_err(SourceError::from)
+}

@@ -13,6 +13,7 @@
 pub mod account;
 pub mod analyze;
 pub mod catalog_view;
+pub mod explain;
 pub mod graph;
 pub mod lint;
 pub mod local_run;

@@ -121,6 +121,22 @@ pub fn principal_target_with_subject(source: &dyn AccountSource, arn: &str) -> R
     Ok(target)
 }
 
+/// The trust policy of a role (ARN, path-insensitive), read through the port: the resource-based
+/// policy of `sts:AssumeRole` and its kin. `None` when the role has none or is not in the account.
+pub fn role_trust_policy(
+    source: &dyn AccountSource,
+    role_arn: &str,
+) -> Result<Option<iamfit_policy::eval::NamedPolicy>, SourceError> {
+    let loaded = source.load(&AccountNeeds { roles: vec![role_arn.to_string()], ..Default::default() })?;
+    Ok(loaded.account.role(role_arn).and_then(|role| {
+        let trust = role.trust.as_ref()?;
+        Some(iamfit_policy::eval::NamedPolicy {
+            name: format!("trust policy of {}", role.name).into(),
+            policy: trust.policy.clone(),
+        })
+    }))
+}
+
 /// The two sides of a parity question: the local principal's account and the function's.
 #[derive(Debug, Clone)]
 pub struct Sides {

@@ -5,8 +5,9 @@
 //! wins over every `Allow`, so the only change that lifts it is to the denying statement (no added
 //! statement can); an implicit deny is lifted by an `Allow` in the layer that lacks one: an
 //! identity-based policy, the permissions boundary (which must allow too), or the session policy.
-//! SCPs, RCPs and resource-based policies are outside the principal's own policies: they are named,
-//! not changed.
+//! SCPs, RCPs and resource-based policies are outside the principal's own policies: `diff` names
+//! them without changing them; `explain` ([`Reach::Everywhere`]) changes them too, so that the fix of
+//! every layer is proven the same way.
 //!
 //! Each change is a proposal: a denial may be intended (a guardrail), and the report says so.
 
@@ -15,7 +16,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use iamfit_policy::context::{Layered, RequestContext};
+use iamfit_policy::context::{Layered, Lookup, RequestContext};
 use iamfit_policy::eval::{
     authorize_with, ConditionMode, Decision, DenyReason, Layer, Matched, NamedPolicy, PolicySet, Request,
     Verdict,
@@ -33,8 +34,8 @@ pub struct Proposal {
     pub resource: String,
     /// The layer to change: `identity`, `boundary`, `session`, `scp`, `rcp` or `resource`.
     pub layer: String,
-    /// What blocks the call there: `explicit-deny`, `no-allow`, `boundary`, `session`, `scp`, `rcp`
-    /// or `resource-policy`.
+    /// What blocks the call there: `explicit-deny`, `no-allow`, `boundary`, `session`, `scp`, `rcp`,
+    /// `resource-policy`, `key-policy` or `trust`.
     pub blocked_by: &'static str,
     /// The policy to change, as reports name it (none when a new policy is proposed).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -62,19 +63,43 @@ pub struct Target<'a> {
     pub context: &'a RequestContext,
 }
 
-/// The steps that would let `subject` make the call (empty when it already may).
+/// Which layers a least change may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// The principal's own policies (identity, boundary, session); the others are named only.
+    OwnPolicies,
+    /// Every layer, the resource policy, SCPs and RCPs included.
+    Everywhere,
+}
+
+/// The steps that would let `subject` make the call (empty when it already may), with unknown
+/// conditions read optimistically and only the principal's own policies changed.
 pub fn least_change(subject: &Subject, target: Target<'_>) -> Vec<Proposal> {
-    // The resource's own policy (when known) is a layer the proposal names but does not change.
+    least_change_in(subject, target, ConditionMode::Optimistic, Reach::OwnPolicies)
+}
+
+/// [`least_change`] with the conditions read by `mode` and the layers `reach` may change.
+pub fn least_change_in(
+    subject: &Subject,
+    target: Target<'_>,
+    mode: ConditionMode,
+    reach: Reach,
+) -> Vec<Proposal> {
+    // The resource's own policy (when known) is a layer the proposal names, and changes only when
+    // `reach` says so.
     let mut set = subject.policies_for(target.resource).into_owned();
     let mut steps: Vec<Proposal> = Vec::new();
-    for _ in 0..6 {
-        let decision = decide(&set, subject, target);
+    for _ in 0..8 {
+        let decision = decide(&set, subject, target, mode);
         if decision.verdict == Verdict::Allow {
             steps.iter_mut().for_each(|s| s.verified = true);
             return steps;
         }
         let next = match decision.verdict {
-            Verdict::ExplicitDeny => lift_denies(&mut set, subject, &decision, target),
+            Verdict::ExplicitDeny => lift_denies(&mut set, subject, &decision, target, reach),
+            _ if reach == Reach::Everywhere => {
+                add_allow_everywhere(&mut set, subject, decision.reason, target)
+            }
             _ => add_allow(&mut set, subject, decision.reason, target),
         };
         let stop = next.iter().any(|s| s.change == "outside") || next.is_empty();
@@ -86,7 +111,7 @@ pub fn least_change(subject: &Subject, target: Target<'_>) -> Vec<Proposal> {
     steps
 }
 
-fn decide(set: &PolicySet, subject: &Subject, target: Target<'_>) -> Decision {
+fn decide(set: &PolicySet, subject: &Subject, target: Target<'_>, mode: ConditionMode) -> Decision {
     let request = Request {
         principal: Some(&subject.principal),
         action: target.action,
@@ -94,7 +119,7 @@ fn decide(set: &PolicySet, subject: &Subject, target: Target<'_>) -> Decision {
         context: target.context,
         resource_account: None,
     };
-    authorize_with(set, &request, ConditionMode::Optimistic)
+    authorize_with(set, &request, mode)
 }
 
 fn step(target: Target<'_>, layer: &str, blocked_by: &'static str, change: &'static str) -> Proposal {
@@ -155,6 +180,88 @@ fn add_allow(
     vec![s]
 }
 
+/// [`add_allow`] for every layer: an `Allow` of exactly the call in the SCP or RCP level, or the
+/// resource policy (key policy, trust policy), that lacks one.
+fn add_allow_everywhere(
+    set: &mut PolicySet,
+    subject: &Subject,
+    reason: Option<DenyReason>,
+    target: Target<'_>,
+) -> Vec<Proposal> {
+    // A resource policy names a role by its ARN with its path (`aws:PrincipalArn` of the session).
+    let who = subject
+        .principal
+        .implicit_context()
+        .get("aws:principalarn")
+        .and_then(|v| v.single())
+        .map_or_else(|| crate::trust::trust_principal_arn(&subject.principal), str::to_string);
+    let (layer, blocked_by, statement, note) = match reason {
+        Some(DenyReason::Scp(l)) => (
+            "scp",
+            "scp",
+            json!({"Sid": "IamfitProposal", "Effect": "Allow", "Action": target.action, "Resource": target.resource}),
+            format!("no SCP at level {l} allows it: add the statement to an SCP attached at that level (AWS Organizations)"),
+        ),
+        Some(DenyReason::Rcp(l)) => (
+            "rcp",
+            "rcp",
+            json!({"Sid": "IamfitProposal", "Effect": "Allow", "Principal": "*", "Action": target.action, "Resource": target.resource}),
+            format!("no RCP at level {l} allows it: add the statement to an RCP attached at that level (AWS Organizations)"),
+        ),
+        Some(DenyReason::Trust) => (
+            "resource",
+            "trust",
+            json!({"Sid": "IamfitProposal", "Effect": "Allow", "Principal": {"AWS": who}, "Action": target.action}),
+            "the role's trust policy does not allow it: add the statement to the trust policy".to_string(),
+        ),
+        Some(DenyReason::KeyPolicy) => (
+            "resource",
+            "key-policy",
+            json!({"Sid": "IamfitProposal", "Effect": "Allow", "Principal": {"AWS": who}, "Action": target.action, "Resource": "*"}),
+            "the key policy neither allows it nor lets IAM policies allow it: add the statement to the key policy".to_string(),
+        ),
+        Some(DenyReason::ResourcePolicy) => (
+            "resource",
+            "resource-policy",
+            json!({"Sid": "IamfitProposal", "Effect": "Allow", "Principal": {"AWS": who}, "Action": target.action, "Resource": target.resource}),
+            "the resource's policy does not allow it: add the statement to the resource's policy".to_string(),
+        ),
+        other => return add_allow(set, subject, other, target),
+    };
+    let Some(compiled) = compile(&statement) else { return Vec::new() };
+    let proposal = || {
+        NamedPolicy::new(
+            "iamfit-proposal",
+            Policy {
+                version: iamfit_policy::Version::V2012_10_17,
+                id: None,
+                statements: vec![compiled.clone()],
+            },
+        )
+    };
+    let mut s = step(target, layer, blocked_by, "add-statement");
+    match reason {
+        Some(DenyReason::Scp(l)) => match set.scp.get_mut(l) {
+            Some(level) => level.push(proposal()),
+            None => return vec![outside(target, reason)],
+        },
+        Some(DenyReason::Rcp(l)) => match set.rcp.get_mut(l) {
+            Some(level) => level.push(proposal()),
+            None => return vec![outside(target, reason)],
+        },
+        _ => match set.resource.as_mut() {
+            Some(named) => {
+                s.policy = Some(named.name.to_string());
+                append(named, compiled.clone());
+            }
+            None => set.resource = Some(proposal()),
+        },
+    }
+    s.statement = Some(statement);
+    s.note = note;
+    vec![s]
+}
+
 /// A layer outside the principal's policies: named, not changed.
 fn outside(target: Target<'_>, reason: Option<DenyReason>) -> Proposal {
     let (layer, blocked_by, note) = match reason {
@@ -197,6 +304,7 @@ fn lift_denies(
     subject: &Subject,
     decision: &Decision,
     target: Target<'_>,
+    reach: Reach,
 ) -> Vec<Proposal> {
     let empty = RequestContext::new();
     let scope = Layered { first: &empty, second: subject.principal.implicit_context() };
@@ -208,7 +316,7 @@ fn lift_denies(
         s.policy = Some(format!("{}:{}", m.policy_name(), m.label()));
         s.statement = Some(statement_json(after.as_ref().unwrap_or(st)));
         s.note = note;
-        if !apply(set, m, after) {
+        if !apply(set, m, after, reach) {
             s.change = "outside";
             s.note = match m.layer {
                 Layer::Scp(_) | Layer::Rcp(_) => format!(
@@ -305,12 +413,20 @@ fn actions_of(st: &Statement) -> String {
 }
 
 /// Applies an edit of one statement to the policy set (None: remove it). False when the statement
-/// is in no layer iamfit may change.
-fn apply(set: &mut PolicySet, m: &Matched, after: Option<Statement>) -> bool {
+/// is in no layer `reach` may change.
+fn apply(set: &mut PolicySet, m: &Matched, after: Option<Statement>, reach: Reach) -> bool {
+    let everywhere = reach == Reach::Everywhere;
     let named: Option<&mut NamedPolicy> = match m.layer {
         Layer::Identity => set.identity.iter_mut().find(|p| p.name == m.policy.name),
         Layer::Boundary => set.boundary.as_mut().filter(|p| p.name == m.policy.name),
         Layer::Session => set.session.iter_mut().find(|p| p.name == m.policy.name),
+        Layer::Resource if everywhere => set.resource.as_mut().filter(|p| p.name == m.policy.name),
+        Layer::Scp(l) if everywhere => {
+            set.scp.get_mut(l).and_then(|level| level.iter_mut().find(|p| p.name == m.policy.name))
+        }
+        Layer::Rcp(l) if everywhere => {
+            set.rcp.get_mut(l).and_then(|level| level.iter_mut().find(|p| p.name == m.policy.name))
+        }
         _ => None,
     };
     let Some(named) = named else { return false };
