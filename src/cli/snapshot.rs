@@ -30,8 +30,9 @@ pub fn run(args: &SnapshotArgs, global: &GlobalArgs, style: &Style) -> CliResult
         return Err(CliError::usage("`iamfit snapshot` reads from AWS: drop --snapshot"));
     }
     let profile = global.profile.clone().unwrap_or_else(|| "default".to_string());
-    let account = iamfit_aws::sources::collect_snapshot(&live_options(global), &profile, &args.function)
-        .map_err(source_error)?;
+    let (account, notes) =
+        iamfit_aws::sources::collect_snapshot(&live_options(global), &profile, &args.function)
+            .map_err(source_error)?;
     snapshot::write(&args.out, &account).map_err(|e| CliError::other(e.to_string()))?;
     if !global.quiet {
         for f in &account.functions {
@@ -39,14 +40,18 @@ pub fn run(args: &SnapshotArgs, global: &GlobalArgs, style: &Style) -> CliResult
                 style.note(n);
             }
         }
+        for n in &notes {
+            style.note(n);
+        }
         style.note(&format!(
-            "wrote {}: {} users, {} groups, {} roles, {} managed policies, {} functions, profile {profile}",
+            "wrote {}: {} users, {} groups, {} roles, {} managed policies, {} functions, {} resource policies, profile {profile}",
             args.out.display(),
             account.users.len(),
             account.groups.len(),
             account.roles.len(),
             account.policies.len(),
-            account.functions.len()
+            account.functions.len(),
+            account.resource_policies.len()
         ));
     }
     Ok(ExitCode::SUCCESS)

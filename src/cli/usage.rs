@@ -85,15 +85,20 @@ pub fn principal_subject(arn: &str, global: &GlobalArgs) -> Result<iamfit_core::
 
 pub fn run(args: &UsageArgs, global: &GlobalArgs, style: &Style) -> CliResult {
     check_format("usage", TEXT_FORMATS, global.output)?;
-    let target = replay_target(&args.who, &args.trail, global)?;
+    let mut target = replay_target(&args.who, &args.trail, global)?;
     let Some(r) = replay(&args.trail, global, &target.filter, target.account.as_deref(), style)? else {
         return Err(CliError::usage("no CloudTrail to read: usage needs --trail")
             .with_hint("use --trail lookup (management events, last 90 days), --trail s3://BUCKET/PREFIX, or --trail PATH to log files"));
     };
+    let mut resource_notes = Vec::new();
+    if let Some(s) = target.subject.as_mut() {
+        resource_notes = super::source::trail_resource_policies(global, &mut [s], &r.usage)?;
+    }
     let needs = target.function.as_ref().map(|f| service_needs(f, Catalog::get())).unwrap_or_default();
-    let report = usage_report(&target.label, &r, target.subject.as_ref(), &needs, Catalog::get());
+    let mut report = usage_report(&target.label, &r, target.subject.as_ref(), &needs, Catalog::get());
+    report.notes.extend(resource_notes);
     print(&report, global.output, style)?;
-    if r.partial() {
+    if report.partial {
         style.warn(&format!(
             "the result is partial: {} file(s) could not be read and {} record(s) were malformed (exit status {EXIT_PARTIAL})",
             r.failed.len(),

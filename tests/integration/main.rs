@@ -20,6 +20,7 @@ mod cli_usage;
 mod emulator_smoke;
 mod exec_emulator;
 mod live_diff;
+mod live_resource_policies;
 mod live_service_needs;
 mod record_emulator;
 mod record_trail;

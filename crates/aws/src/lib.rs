@@ -11,6 +11,7 @@ pub mod live;
 pub mod lookup;
 pub mod process;
 pub mod record;
+pub mod resource_policies;
 pub mod runtime;
 pub mod s3;
 pub mod sources;

@@ -5,6 +5,7 @@
 use iamfit_policy::eval::{Principal, PrincipalKind};
 use iamfit_trail::PrincipalFilter;
 
+use crate::account::resources::{in_play, InPlay};
 use crate::account::{function_name, Account, CallerIdentity, Function, Subject};
 use crate::source::{AccountNeeds, AccountSource, LoadedAccount, SourceError};
 
@@ -156,4 +157,28 @@ pub fn load_sides(
             Ok(Sides { local: local.account, function: remote.account, notes })
         }
     }
+}
+
+/// Reads, through `source`, the resource policies of the resources `usage` shows that the
+/// subjects' own policies do not name (those came with the account), and adds them to every
+/// subject (an unreadable one is a note on each and makes it partial). Returns the source's notes
+/// (the number of calls and their wall time, for a live source).
+pub fn add_usage_resource_policies(
+    source: &dyn AccountSource,
+    subjects: &mut [&mut Subject],
+    usage: &iamfit_trail::usage::Usage,
+) -> Result<Vec<String>, SourceError> {
+    let wanted: Vec<InPlay> = {
+        let refs: Vec<&Subject> = subjects.iter().map(|s| &**s).collect();
+        let named = in_play(&refs, None);
+        in_play(&refs, Some(usage)).into_iter().filter(|r| !named.contains(r)).collect()
+    };
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let read = source.resource_policies(&wanted)?;
+    for s in subjects.iter_mut() {
+        s.add_resource_policies(&read.policies, &read.unread);
+    }
+    Ok(read.notes)
 }

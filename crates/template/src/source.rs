@@ -98,4 +98,12 @@ impl AccountSource for TemplateOverlay {
         notes.extend(from_template.notes);
         Ok(LoadedAccount { account, notes })
     }
+
+    /// The deployed source reads them: a template holds no resource policies.
+    fn resource_policies(
+        &self,
+        resources: &[iamfit_core::account::resources::InPlay],
+    ) -> Result<iamfit_core::source::ResourceRead, SourceError> {
+        self.base.resource_policies(resources)
+    }
 }

@@ -206,6 +206,9 @@ pub struct Account {
     pub identities: Vec<(String, CallerIdentity)>,
     /// Resource-based policies of the resources in play (key, bucket, queue, ... policies).
     pub resource_policies: Vec<resources::ResourcePolicy>,
+    /// Resource policies in play that could not be read (a live read refused): the decisions on
+    /// those resources are partial.
+    pub unread_resource_policies: Vec<resources::Unread>,
 }
 
 /// A problem resolving a principal or function in the account.
@@ -266,6 +269,25 @@ pub struct Subject {
 }
 
 impl Subject {
+    /// Adds resource policies (those of the resources a trail shows, read after the subject was
+    /// built); each policy in play that could not be read is a note and makes the view partial.
+    pub fn add_resource_policies(
+        &mut self,
+        more: &[resources::ResourcePolicy],
+        unread: &[resources::Unread],
+    ) {
+        if !more.is_empty() {
+            self.resources = self.resources.with(more);
+        }
+        for u in unread {
+            let note = u.note();
+            if !self.notes.contains(&note) {
+                self.notes.push(note);
+            }
+        }
+        self.partial |= !unread.is_empty();
+    }
+
     /// The policy set for a request on `resource`: the subject's policies plus the resource's own
     /// policy when it is known.
     pub fn policies_for(&self, resource: &str) -> std::borrow::Cow<'_, PolicySet> {
@@ -361,6 +383,7 @@ impl Account {
         self.add_policies(&mut subject, root, &role.inline, &role.attached, &format!("role {}", role.name));
         self.add_boundary(&mut subject, role.boundary.as_deref());
         subject.policies = subject.graph.policy_set();
+        subject.add_resource_policies(&[], &self.unread_resource_policies);
         Ok(subject)
     }
 
@@ -404,6 +427,7 @@ impl Account {
                 }
                 self.add_boundary(&mut subject, user.boundary.as_deref());
                 subject.policies = subject.graph.policy_set();
+                subject.add_resource_policies(&[], &self.unread_resource_policies);
                 Ok(subject)
             }
             PrincipalKind::AssumedRole => {
