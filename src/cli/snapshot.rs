@@ -11,7 +11,7 @@ use super::{CliError, CliResult, GlobalArgs, Style};
 /// Arguments of `iamfit snapshot`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Writes DIR/account.json (as `aws iam get-account-authorization-details`), DIR/functions/NAME.json\n(as `aws lambda get-function-configuration`), DIR/functions/NAME.event-source-mappings.json (as `aws lambda\nlist-event-source-mappings --function-name NAME`), DIR/functions/NAME.event-invoke-config.json (as `aws lambda\nget-function-event-invoke-config --function-name NAME`, when the function has one) and DIR/identities/PROFILE.json\n(as `aws sts get-caller-identity`)."
+    after_help = "Writes DIR/account.json (as `aws iam get-account-authorization-details`), DIR/functions/NAME.json\n(as `aws lambda get-function-configuration`), DIR/functions/NAME.event-source-mappings.json (as `aws lambda\nlist-event-source-mappings --function-name NAME`), DIR/functions/NAME.event-invoke-config.json (as `aws lambda\nget-function-event-invoke-config --function-name NAME`, when the function has one), DIR/identities/PROFILE.json\n(as `aws sts get-caller-identity`) and DIR/resource-policies/SERVICE/FILE.json for the resources in play (as `aws kms\nget-key-policy`, `aws s3api get-bucket-policy`, ...: see docs/reference.md)."
 )]
 pub struct SnapshotArgs {
     /// The folder to write (created if needed).
