@@ -15,6 +15,7 @@ use support::*;
 
 const ACCOUNT: &str = "123456789012";
 const ROLE: &str = "arn:aws:iam::123456789012:role/orders-role";
+const FUNCTION: &str = "arn:aws:lambda:us-east-1:123456789012:function:orders";
 
 /// The resources, made with boto3 (the tests carry no KMS, SQS or Secrets Manager SDK).
 struct Resources {
@@ -22,6 +23,10 @@ struct Resources {
     queue: String,
     queue_url: String,
     secret: String,
+    topic: String,
+    table: String,
+    bus: String,
+    repo: String,
 }
 
 fn python() -> PathBuf {
@@ -59,7 +64,20 @@ sqs.set_queue_attributes(QueueUrl=url, Attributes={'Policy': doc({'Sid': 'Role',
 sm = boto3.client('secretsmanager', **kw)
 sarn = sm.create_secret(Name='db', SecretString='not-a-real-secret')['ARN']
 sm.put_resource_policy(SecretId='db', ResourcePolicy=doc({'Sid': 'Role', 'Effect': 'Allow', 'Principal': {'AWS': role}, 'Action': 'secretsmanager:GetSecretValue', 'Resource': '*'}))
-print(json.dumps({'key': key, 'queue': qarn, 'queue_url': url, 'secret': sarn}))
+sns = boto3.client('sns', **kw)
+topic = sns.create_topic(Name='order-events')['TopicArn']
+sns.set_topic_attributes(TopicArn=topic, AttributeName='Policy', AttributeValue=doc({'Sid': 'Role', 'Effect': 'Allow', 'Principal': {'AWS': role}, 'Action': 'sns:Publish', 'Resource': topic}))
+ddb = boto3.client('dynamodb', **kw)
+table = ddb.create_table(TableName='orders', KeySchema=[{'AttributeName': 'id', 'KeyType': 'HASH'}],
+    AttributeDefinitions=[{'AttributeName': 'id', 'AttributeType': 'S'}], BillingMode='PAY_PER_REQUEST')['TableDescription']['TableArn']
+ddb.put_resource_policy(ResourceArn=table, Policy=doc({'Sid': 'Role', 'Effect': 'Allow', 'Principal': {'AWS': role}, 'Action': 'dynamodb:GetItem', 'Resource': table}))
+ev = boto3.client('events', **kw)
+bus = ev.create_event_bus(Name='orders-bus')['EventBusArn']
+ev.put_permission(EventBusName='orders-bus', Policy=doc({'Sid': 'Role', 'Effect': 'Allow', 'Principal': {'AWS': role}, 'Action': 'events:PutEvents', 'Resource': bus}))
+ecr = boto3.client('ecr', **kw)
+repo = ecr.create_repository(repositoryName='app')['repository']['repositoryArn']
+ecr.set_repository_policy(repositoryName='app', policyText=doc({'Sid': 'Role', 'Effect': 'Allow', 'Principal': {'AWS': role}, 'Action': 'ecr:BatchGetImage'}))
+print(json.dumps({'key': key, 'queue': qarn, 'queue_url': url, 'secret': sarn, 'topic': topic, 'table': table, 'bus': bus, 'repo': repo}))
 "#;
     let out = Command::new(python())
         .args(["-c", script, endpoint, ROLE])
@@ -69,7 +87,16 @@ print(json.dumps({'key': key, 'queue': qarn, 'queue_url': url, 'secret': sarn}))
     assert!(out.status.success(), "seed: {}", String::from_utf8_lossy(&out.stderr));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let s = |k: &str| v[k].as_str().unwrap().to_string();
-    Resources { key: s("key"), queue: s("queue"), queue_url: s("queue_url"), secret: s("secret") }
+    Resources {
+        key: s("key"),
+        queue: s("queue"),
+        queue_url: s("queue_url"),
+        secret: s("secret"),
+        topic: s("topic"),
+        table: s("table"),
+        bus: s("bus"),
+        repo: s("repo"),
+    }
 }
 
 fn doc(statements: &str) -> String {
@@ -77,15 +104,20 @@ fn doc(statements: &str) -> String {
 }
 
 /// The role (function `orders`) and the user `dev` get the same identity grant; returns dev's key.
-async fn seed(endpoint: &str, r: &Resources, extra_user_actions: &str) -> TestKey {
+async fn seed(endpoint: &str, r: &Resources, extra_user_actions: &str, dev_grant: Option<&str>) -> TestKey {
     let cfg = sdk_config(endpoint, None);
     let iam = iam_client(&cfg);
     let grant = doc(&format!(
         r#"{{"Sid":"Key","Effect":"Allow","Action":"kms:Decrypt","Resource":"{}"}},
            {{"Sid":"Data","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::orders-data/*"}},
            {{"Sid":"Queue","Effect":"Allow","Action":"sqs:SendMessage","Resource":"{}"}},
-           {{"Sid":"Secret","Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"{}"}}"#,
-        r.key, r.queue, r.secret
+           {{"Sid":"Secret","Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"{}"}},
+           {{"Sid":"Topic","Effect":"Allow","Action":"sns:Publish","Resource":"{}"}},
+           {{"Sid":"Table","Effect":"Allow","Action":"dynamodb:GetItem","Resource":"{}"}},
+           {{"Sid":"Bus","Effect":"Allow","Action":"events:PutEvents","Resource":"{}"}},
+           {{"Sid":"Repo","Effect":"Allow","Action":"ecr:BatchGetImage","Resource":"{}"}},
+           {{"Sid":"Invoke","Effect":"Allow","Action":"lambda:InvokeFunction","Resource":"{FUNCTION}"}}"#,
+        r.key, r.queue, r.secret, r.topic, r.table, r.bus, r.repo
     ));
     iam.create_role()
         .role_name("orders-role")
@@ -100,8 +132,20 @@ async fn seed(endpoint: &str, r: &Resources, extra_user_actions: &str) -> TestKe
         .send()
         .await
         .unwrap();
-    create_function(&lambda_client(&cfg), "orders", ROLE, &[]).await;
-    let mut policies = vec![("dev", grant.clone())];
+    let lambda = lambda_client(&cfg);
+    create_function(&lambda, "orders", ROLE, &[]).await;
+    lambda
+        .add_permission()
+        .function_name("orders")
+        .statement_id("Role")
+        .action("lambda:InvokeFunction")
+        // The account: moto writes a role ARN as a bare string Principal, which AWS never returns.
+        .principal(format!("arn:aws:iam::{ACCOUNT}:root"))
+        .send()
+        .await
+        .unwrap();
+    let dev = dev_grant.map_or_else(|| grant.clone(), doc);
+    let mut policies = vec![("dev", dev)];
     if !extra_user_actions.is_empty() {
         policies.push((
             "read",
@@ -177,7 +221,7 @@ fn same_shape(written: &Value, cli: &Value, policy_at: &[&str]) {
 async fn key_and_bucket_policies_read_live_block_the_developer_and_the_snapshot_agrees() {
     let moto = Moto::start();
     let r = seed_resources(&moto.endpoint());
-    let key = seed(&moto.endpoint(), &r, "").await;
+    let key = seed(&moto.endpoint(), &r, "", None).await;
     let dir = tempfile::tempdir().unwrap();
     write_profile(dir.path(), "dev", &key.access_key_id, &key.secret_access_key, REGION);
 
@@ -186,7 +230,7 @@ async fn key_and_bucket_policies_read_live_block_the_developer_and_the_snapshot_
     // The measure asked for by issue 11: calls and wall time of the concurrent reads.
     let figures = stderr.lines().find(|l| l.contains("resource policies of")).unwrap_or_default();
     eprintln!("{figures}");
-    assert!(figures.contains("4 with a policy"), "{stderr}");
+    assert!(figures.contains("9 with a policy") && figures.contains("10 calls"), "{stderr}");
     // AWS KMS Developer Guide, "Key policies": an identity allow counts only when the key policy
     // enables IAM policies (root delegation); this key policy names the role alone.
     // https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html
@@ -239,6 +283,39 @@ async fn key_and_bucket_policies_read_live_block_the_developer_and_the_snapshot_
         &["ResourcePolicy"],
     );
 
+    let topic_file = snap.join(format!("resource-policies/sns/{}.json", stem(&r.topic)));
+    same_shape(
+        &read(&topic_file),
+        &aws_cli(&endpoint, &["sns", "get-topic-attributes", "--topic-arn", &r.topic]),
+        &["Attributes", "Policy"],
+    );
+    let table_file = snap.join(format!("resource-policies/dynamodb/{}.json", stem(&r.table)));
+    same_shape(
+        &read(&table_file),
+        &aws_cli(&endpoint, &["dynamodb", "get-resource-policy", "--resource-arn", &r.table]),
+        &["Policy"],
+    );
+    let bus_file = snap.join(format!("resource-policies/events/{}.json", stem(&r.bus)));
+    same_shape(
+        &read(&bus_file),
+        &aws_cli(&endpoint, &["events", "describe-event-bus", "--name", "orders-bus"]),
+        &["Policy"],
+    );
+    let repo_file = snap.join(format!("resource-policies/ecr/{}.json", stem(&r.repo)));
+    same_shape(
+        &read(&repo_file),
+        &aws_cli(&endpoint, &["ecr", "get-repository-policy", "--repository-name", "app"]),
+        &["policyText"],
+    );
+    let function_file = snap.join(format!("resource-policies/lambda/{}.json", stem(FUNCTION)));
+    same_shape(
+        &read(&function_file),
+        &aws_cli(&endpoint, &["lambda", "get-policy", "--function-name", "orders"]),
+        &["Policy"],
+    );
+    let secret = read(&secret_file);
+    assert_eq!(secret["Name"], "db", "{secret}");
+
     let offline_args = [
         "diff",
         "--function",
@@ -275,7 +352,7 @@ async fn an_unreadable_key_policy_is_a_note() {
     let r = seed_resources(&moto.endpoint());
     // dev may read IAM and the bucket, queue and secret policies, not the key policy.
     let reads = r#""iam:Get*","iam:List*","sts:GetCallerIdentity","s3:GetBucketPolicy","sqs:GetQueueUrl","sqs:GetQueueAttributes","secretsmanager:GetResourcePolicy""#;
-    let key = seed(&moto.endpoint(), &r, reads).await;
+    let key = seed(&moto.endpoint(), &r, reads, None).await;
     let dir = tempfile::tempdir().unwrap();
     write_profile(dir.path(), "dev", &key.access_key_id, &key.secret_access_key, REGION);
     // moto's authorization checks: GetKeyPolicy is refused with AccessDenied. (moto cannot check the
@@ -301,5 +378,110 @@ async fn an_unreadable_key_policy_is_a_note() {
     let get =
         effective["actions"].as_array().unwrap().iter().find(|a| a["action"] == "s3:GetObject").unwrap();
     assert_eq!(get["denied"], serde_json::json!(["arn:aws:s3:::orders-data/*"]), "{get}");
-    let _ = ACCOUNT;
+}
+
+/// A CloudTrail record of `dev` (an IAM user).
+fn dev_record(source: &str, event: &str, params: Value, resource: (&str, &str), time: &str) -> Value {
+    serde_json::json!({
+        "eventVersion": "1.09",
+        "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLE", "arn": format!("arn:aws:iam::{ACCOUNT}:user/dev"),
+                         "accountId": ACCOUNT, "userName": "dev"},
+        "eventTime": time,
+        "eventSource": source,
+        "eventName": event,
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "203.0.113.10",
+        "requestParameters": params,
+        "resources": [{"accountId": ACCOUNT, "type": resource.0, "ARN": resource.1}],
+        "eventType": "AwsApiCall",
+        "eventCategory": "Data",
+        "managementEvent": false,
+        "recipientAccountId": ACCOUNT
+    })
+}
+
+#[tokio::test]
+async fn the_trail_resources_are_read_and_generate_reports_what_their_policies_still_block() {
+    let moto = Moto::start();
+    let r = seed_resources(&moto.endpoint());
+    // dev's policy names no resource (`*`): only the trail tells which key and bucket are in play.
+    let grant = r#"{"Effect":"Allow","Action":["kms:Decrypt","s3:GetObject"],"Resource":"*"}"#;
+    let key = seed(&moto.endpoint(), &r, "", Some(grant)).await;
+    let dir = tempfile::tempdir().unwrap();
+    write_profile(dir.path(), "dev", &key.access_key_id, &key.secret_access_key, REGION);
+    let object = "arn:aws:s3:::orders-data/2026/a.json";
+    let records = vec![
+        dev_record(
+            "kms.amazonaws.com",
+            "Decrypt",
+            serde_json::json!({"keyId": r.key}),
+            ("AWS::KMS::Key", &r.key),
+            "2026-11-02T10:00:00Z",
+        ),
+        dev_record(
+            "s3.amazonaws.com",
+            "GetObject",
+            serde_json::json!({"bucketName": "orders-data", "key": "2026/a.json"}),
+            ("AWS::S3::Object", object),
+            "2026-11-02T10:01:00Z",
+        ),
+    ];
+    let trail = dir.path().join("trail.json");
+    std::fs::write(&trail, serde_json::json!({ "Records": records }).to_string()).unwrap();
+    let report = dir.path().join("report.json");
+    let principal = format!("arn:aws:iam::{ACCOUNT}:user/dev");
+    let out = run_iamfit(
+        dir.path(),
+        &moto.endpoint(),
+        &[
+            "generate",
+            "--principal",
+            &principal,
+            "--profile",
+            "dev",
+            "--trail",
+            trail.to_str().unwrap(),
+            "--since",
+            "2026-11-01T00:00:00Z",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("resource policies of 2 resources in play (2 with a policy"), "{stderr}");
+    let report = read(&report);
+    let mut found: Vec<(String, String, String)> = report["missing_in_resource_policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let s = |k: &str| m[k].as_str().unwrap_or_default().to_string();
+            (s("action"), s("resource"), s("denied_by"))
+        })
+        .collect();
+    found.sort();
+    // AWS KMS Developer Guide, "Key policies": the key policy names the role only, without root
+    // delegation, so dev's identity allow is not enough; the statement dev needs is in the key policy.
+    // https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html
+    // IAM User Guide, "Policy evaluation logic": the bucket policy's Deny (statement OnlyTheFunction)
+    // wins whatever the identity policy says.
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
+    assert_eq!(
+        found,
+        vec![
+            ("kms:Decrypt".to_string(), r.key.clone(), String::new()),
+            ("s3:GetObject".to_string(), object.to_string(), "OnlyTheFunction".to_string()),
+        ],
+        "{report:#}"
+    );
+    let kms = report["missing_in_resource_policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["action"] == "kms:Decrypt")
+        .unwrap();
+    assert_eq!(kms["statement"]["Principal"]["AWS"], principal);
+    assert_eq!(kms["statement"]["Resource"], "*");
+    assert_eq!(kms["layer"], "resource");
 }

@@ -88,7 +88,14 @@ impl ResourceService {
         match self {
             ResourceService::Sqs => json!({"Attributes": {"Policy": text}}),
             ResourceService::Sns => json!({"Attributes": {"Policy": text, "TopicArn": arn}}),
-            ResourceService::SecretsManager => json!({"ARN": arn, "Name": name, "ResourcePolicy": text}),
+            ResourceService::SecretsManager => {
+                // The name without the random suffix the service adds to the ARN (`db-AbCdEf`).
+                let name = name
+                    .rsplit_once('-')
+                    .filter(|(_, x)| x.len() == 6 && x.chars().all(|c| c.is_ascii_alphanumeric()))
+                    .map_or(name, |(n, _)| n);
+                json!({"ARN": arn, "Name": name, "ResourcePolicy": text})
+            }
             ResourceService::Events => json!({"Name": name, "Arn": arn, "Policy": text}),
             ResourceService::Ecr => json!({
                 "registryId": arn.split(':').nth(4).unwrap_or_default(),
