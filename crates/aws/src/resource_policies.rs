@@ -19,6 +19,9 @@ use iamfit_core::account::PolicyDocument;
 use crate::error::{classify, Call};
 use crate::live::LiveError;
 
+/// Reads in flight at once.
+const CONCURRENCY: usize = 32;
+
 /// What the reads found.
 #[derive(Debug, Clone, Default)]
 pub struct Read {
@@ -71,30 +74,51 @@ enum Outcome {
     Unread(String),
 }
 
-/// Reads the policies of `wanted`, all at once. Never fails: what cannot be read is in
-/// [`Read::unread`].
+/// Reads the policies of `wanted`, concurrently (at most [`CONCURRENCY`] at once). Never fails:
+/// what cannot be read is in [`Read::unread`].
 pub async fn read(config: &SdkConfig, wanted: &[InPlay]) -> Read {
     let start = Instant::now();
+    let done = read_all(config, wanted).await;
+    tally(wanted, done, start.elapsed())
+}
+
+/// One finished read: the resource's index in `wanted`, the outcome, the calls made.
+type Done = (usize, Outcome, usize);
+
+/// Runs the reads with at most [`CONCURRENCY`] in flight (a trail can name hundreds of resources).
+async fn read_all(config: &SdkConfig, wanted: &[InPlay]) -> Vec<Done> {
     let mut tasks = tokio::task::JoinSet::new();
-    for (i, r) in wanted.iter().enumerate() {
-        let config = regional(config, r);
-        let r = r.clone();
-        tasks.spawn(async move {
-            let (outcome, calls) = read_one(&config, &r).await;
-            (i, outcome, calls)
-        });
-    }
+    let mut pending = wanted.iter().enumerate();
     let mut done = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        if let Ok(item) = joined {
-            done.push(item);
+    loop {
+        while tasks.len() < CONCURRENCY {
+            let Some((i, r)) = pending.next() else { break };
+            let config = regional(config, r);
+            let r = r.clone();
+            tasks.spawn(async move {
+                let (outcome, calls) = read_one(&config, &r).await;
+                (i, outcome, calls)
+            });
+        }
+        match tasks.join_next().await {
+            Some(Ok(item)) => done.push(item),
+            Some(Err(_)) => {}
+            None => break,
         }
     }
-    done.sort_by_key(|(i, _, _)| *i);
-    let mut out = Read { wall: start.elapsed(), ..Read::default() };
-    for (i, outcome, calls) in done {
+    done
+}
+
+/// Sorts the outcomes into the [`Read`]; a resource whose task did not finish is unread.
+fn tally(wanted: &[InPlay], mut done: Vec<Done>, wall: Duration) -> Read {
+    let mut out = Read { wall, ..Read::default() };
+    for (i, resource) in wanted.iter().enumerate() {
+        let Some(pos) = done.iter().position(|(j, _, _)| *j == i) else {
+            out.unread.push(Unread { resource: resource.clone(), why: "the read did not finish".into() });
+            continue;
+        };
+        let (_, outcome, calls) = done.swap_remove(pos);
         out.calls += calls;
-        let Some(resource) = wanted.get(i) else { continue };
         match outcome {
             Outcome::Policy(text, arn) => match PolicyDocument::from_api_text(&text) {
                 Ok(document) => out.policies.push(ResourcePolicy {
@@ -265,5 +289,51 @@ async fn ecr(config: &SdkConfig, r: &InPlay) -> Outcome {
     match client.get_repository_policy().repository_name(repo).registry_id(r.account()).send().await {
         Ok(out) => policy(out.policy_text(), None),
         Err(e) => failed(e, &["RepositoryPolicyNotFoundException"], "ecr:GetRepositoryPolicy", r),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(arn: &str) -> InPlay {
+        InPlay::of_arn(arn).unwrap()
+    }
+
+    #[test]
+    fn outcomes_are_tallied_and_an_unfinished_read_is_unread() {
+        let wanted = [
+            r("arn:aws:kms:us-east-1:111122223333:key/k1"),
+            r("arn:aws:s3:::orders"),
+            r("arn:aws:sqs:us-east-1:111122223333:jobs"),
+            r("arn:aws:sns:us-east-1:111122223333:gone"),
+            r("arn:aws:lambda:us-east-1:111122223333:function:f"),
+        ];
+        let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"}]}"#;
+        let done = vec![
+            (2, Outcome::Unread("sqs:GetQueueAttributes denied".into()), 2),
+            (0, Outcome::Policy(policy.into(), None), 1),
+            (1, Outcome::NoPolicy, 1),
+            (3, Outcome::NotFound, 1),
+        ];
+        let read = tally(&wanted, done, Duration::from_millis(12));
+        assert_eq!(read.calls, 5);
+        assert_eq!(read.policies.len(), 1);
+        assert_eq!(read.policies[0].arn, "arn:aws:kms:us-east-1:111122223333:key/k1");
+        assert_eq!(read.without_policy, 1);
+        assert_eq!(read.not_found.len(), 1);
+        let unread: Vec<(&str, &str)> =
+            read.unread.iter().map(|u| (u.resource.arn.as_str(), u.why.as_str())).collect();
+        assert_eq!(
+            unread,
+            [
+                ("arn:aws:sqs:us-east-1:111122223333:jobs", "sqs:GetQueueAttributes denied"),
+                ("arn:aws:lambda:us-east-1:111122223333:function:f", "the read did not finish"),
+            ]
+        );
+        assert_eq!(
+            read.figures().unwrap(),
+            "live: read the resource policies of 5 resources in play (1 with a policy, 1 without, 1 not found, 2 unreadable): 5 calls in 12 ms, concurrently"
+        );
     }
 }

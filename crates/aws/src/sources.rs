@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 
 use iamfit_core::account::resources::{in_play, InPlay};
-use iamfit_core::account::{function_name, Account, CallerIdentity, Subject};
+use iamfit_core::account::Account;
 use iamfit_core::source::{
     AccountNeeds, AccountSource, Evidence, LoadedAccount, ResourceRead, SourceError, UsageCollector,
     UsageQuery, UsageSource,
@@ -106,24 +106,6 @@ impl LiveAccount {
     }
 }
 
-/// The subjects of the principals `needs` names (the profile's identity, the functions' roles, the
-/// roles and users), as far as the account resolves them.
-fn needed_subjects(account: &Account, needs: &AccountNeeds) -> Vec<Subject> {
-    let mut out = Vec::new();
-    if let Some(id) = needs.identity.as_deref().and_then(|p| account.identity(p).ok()) {
-        out.extend(account.identity_subject(id).ok());
-    }
-    for f in needs.functions.iter().filter_map(|f| account.function(f).ok()) {
-        out.extend(account.role_subject(&f.role, function_name(&f.name)).ok());
-    }
-    out.extend(needs.roles.iter().filter_map(|r| account.role_subject(r, "session").ok()));
-    for u in &needs.users {
-        let id = CallerIdentity { arn: u.clone(), ..Default::default() };
-        out.extend(account.identity_subject(&id).ok());
-    }
-    out
-}
-
 /// Reads the resource policies of the resources the needed principals' policies name into the
 /// account; returns the notes (unreadable policies, calls and wall time).
 async fn add_resource_policies(
@@ -131,7 +113,7 @@ async fn add_resource_policies(
     account: &mut Account,
     needs: &AccountNeeds,
 ) -> Vec<String> {
-    let subjects = needed_subjects(account, needs);
+    let subjects = iamfit_core::resolve::needed_subjects(account, needs);
     let wanted = in_play(&subjects.iter().collect::<Vec<_>>(), None);
     let read = resource_policies::read(config, &wanted).await;
     let notes = read.figures().into_iter().collect();

@@ -182,3 +182,21 @@ pub fn add_usage_resource_policies(
     }
     Ok(read.notes)
 }
+
+/// The subjects of the principals `needs` names (the profile's identity, the functions' roles, the
+/// roles and users), as far as the account resolves them.
+pub fn needed_subjects(account: &Account, needs: &AccountNeeds) -> Vec<Subject> {
+    let mut out = Vec::new();
+    if let Some(id) = needs.identity.as_deref().and_then(|p| account.identity(p).ok()) {
+        out.extend(account.identity_subject(id).ok());
+    }
+    for f in needs.functions.iter().filter_map(|f| account.function(f).ok()) {
+        out.extend(account.role_subject(&f.role, function_name(&f.name)).ok());
+    }
+    out.extend(needs.roles.iter().filter_map(|r| account.role_subject(r, "session").ok()));
+    for u in &needs.users {
+        let id = CallerIdentity { arn: u.clone(), ..Default::default() };
+        out.extend(account.identity_subject(&id).ok());
+    }
+    out
+}
