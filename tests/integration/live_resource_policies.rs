@@ -378,6 +378,24 @@ async fn an_unreadable_key_policy_is_a_note() {
     let get =
         effective["actions"].as_array().unwrap().iter().find(|a| a["action"] == "s3:GetObject").unwrap();
     assert_eq!(get["denied"], serde_json::json!(["arn:aws:s3:::orders-data/*"]), "{get}");
+
+    // The snapshot writes what it could read and says what it could not.
+    let snap = dir.path().join("snap");
+    let out = run_iamfit(
+        dir.path(),
+        &moto.endpoint(),
+        &["snapshot", "--out", snap.to_str().unwrap(), "--profile", "dev"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{note} (which lets the account's IAM policies allow); the snapshot holds no file for it"
+        )),
+        "{stderr}"
+    );
+    assert!(snap.join("resource-policies/s3/orders-data.json").is_file(), "{stderr}");
+    assert!(!snap.join("resource-policies/kms").exists(), "{stderr}");
 }
 
 /// A CloudTrail record of `dev` (an IAM user).

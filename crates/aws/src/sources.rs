@@ -303,7 +303,13 @@ pub fn collect_snapshot(
             functions: functions.to_vec(),
             ..Default::default()
         };
-        let notes = add_resource_policies(&config, &mut account, &needs).await;
+        let mut notes: Vec<String> = add_resource_policies(&config, &mut account, &needs).await;
+        notes.extend(
+            account
+                .unread_resource_policies
+                .iter()
+                .map(|u| format!("{}; the snapshot holds no file for it", u.note())),
+        );
         Ok::<_, LiveError>((account, notes))
     })?;
     result.map_err(|e| with_endpoint(e, opts))
