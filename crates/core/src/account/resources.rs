@@ -130,6 +130,9 @@ impl ResourcePolicy {
     /// bucket's objects, for DynamoDB the table's indexes and streams, for Lambda the function's
     /// versions and aliases.
     pub fn governs(&self, resource: &str) -> bool {
+        if self.service == ResourceService::SecretsManager {
+            return secret_governs(&self.arn, resource);
+        }
         let Some(rest) = resource.strip_prefix(self.arn.as_str()) else { return false };
         rest.is_empty()
             || match self.service {
@@ -140,6 +143,28 @@ impl ResourcePolicy {
                 _ => false,
             }
     }
+}
+
+/// Whether `suffix` is the `-` and six characters Secrets Manager appends to a secret's name (or
+/// the `-??????` a policy writes for them).
+fn is_secret_suffix(suffix: &str) -> bool {
+    suffix
+        .strip_prefix('-')
+        .is_some_and(|s| s.chars().count() == 6 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '?'))
+}
+
+/// Whether the policy of the secret `policy_arn` (with or without its random suffix) governs a
+/// request on `resource` (the secret's ARN with its suffix, without it, or with `-??????`).
+fn secret_governs(policy_arn: &str, resource: &str) -> bool {
+    let base = |arn: &str| -> String {
+        match arn.char_indices().rev().nth(6) {
+            Some((i, '-')) if arn.get(i..).is_some_and(is_secret_suffix) => {
+                arn.get(..i).unwrap_or(arn).to_string()
+            }
+            _ => arn.to_string(),
+        }
+    };
+    policy_arn == resource || base(policy_arn) == base(resource)
 }
 
 /// The resource policies known for an account, shared by its subjects.
@@ -562,6 +587,23 @@ mod tests {
         let bucket = InPlay::of_arn("arn:aws:s3:::orders").unwrap();
         let note = Unread { resource: bucket, why: "s3:GetBucketPolicy denied".into() }.note();
         assert!(note.ends_with("cover the identity side only"), "{note}");
+    }
+
+    /// Secrets Manager appends `-` and six random characters to a secret's name in its ARN; policies
+    /// write them `-??????` (https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_iam-policies.html).
+    #[test]
+    fn a_secret_policy_governs_its_secret_with_or_without_the_suffix() {
+        let doc = PolicyDocument::from_value(&json!({"Version": "2012-10-17", "Statement": []})).unwrap();
+        let arn = "arn:aws:secretsmanager:us-east-1:111122223333:secret:db-AbCdEf";
+        let p = ResourcePolicy { service: ResourceService::SecretsManager, arn: arn.into(), document: doc };
+        assert!(p.governs(arn));
+        assert!(p.governs("arn:aws:secretsmanager:us-east-1:111122223333:secret:db-??????"));
+        assert!(p.governs("arn:aws:secretsmanager:us-east-1:111122223333:secret:db"));
+        assert!(!p.governs("arn:aws:secretsmanager:us-east-1:111122223333:secret:db-prod-XyZ123"));
+        assert!(!p.governs("arn:aws:secretsmanager:us-east-1:111122223333:secret:dbx-AbCdEf"));
+        let by_name =
+            ResourcePolicy { arn: "arn:aws:secretsmanager:us-east-1:111122223333:secret:db".into(), ..p };
+        assert!(by_name.governs(arn));
     }
 
     #[test]
