@@ -109,6 +109,37 @@ pub fn run(args: &UsageArgs, global: &GlobalArgs, style: &Style) -> CliResult {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The calls of the evidence decided against today's policies (the resource's own policy included):
+/// a count, and the denied ones (at most ten; every one in -o json).
+fn calls_text(c: &iamfit_core::analyze::usage::CoverageReport, style: &Style) -> String {
+    let mut s = String::new();
+    if c.calls_allowed + c.calls_denied == 0 {
+        return s;
+    }
+    s += &format!(
+        "{} {} distinct calls with a resource, decided with today's policies: {} allowed, {} denied\n",
+        style.bold("CALLS"),
+        c.calls_allowed + c.calls_denied,
+        c.calls_allowed,
+        c.calls_denied
+    );
+    let denied: Vec<_> = c.calls.iter().filter(|k| k.decision != "allow").collect();
+    for k in denied.iter().take(10) {
+        s += &format!(
+            "  {} {} on {}: {} ({})\n",
+            style.verdict(k.decision),
+            k.action,
+            k.resource,
+            k.layer.as_deref().unwrap_or("?"),
+            k.reason.as_deref().unwrap_or("")
+        );
+    }
+    if denied.len() > 10 {
+        s += &format!("  ... and {} more (see -o json)\n", denied.len() - 10);
+    }
+    s
+}
+
 impl Report for UsageReport {
     fn table(&self, style: &Style) -> String {
         let e = &self.events;
@@ -178,6 +209,7 @@ impl Report for UsageReport {
                 c.unused,
                 c.unobservable
             );
+            s += &calls_text(c, style);
         }
         for n in &self.notes {
             s += &format!("{} {n}\n", style.dim("note:"));
