@@ -192,6 +192,17 @@ fn print_notes(g: &Generated, size_limit: usize, verbose: bool, style: &Style) {
             eprintln!("  missing: {}{res}: {}", m.action, m.reason);
         }
     }
+    for m in &g.missing_in_resource_policies {
+        let deny = m
+            .denied_by
+            .as_ref()
+            .map(|d| format!("; its statement {d} must stop matching"))
+            .unwrap_or_default();
+        eprintln!(
+            "  missing in the {}: {} on {}: {}{deny}; it needs {}",
+            m.policy, m.action, m.resource, m.reason, m.statement
+        );
+    }
     if g.unobservable.is_empty() {
         return;
     }

@@ -468,6 +468,10 @@ async fn the_trail_resources_are_read_and_generate_reports_what_their_policies_s
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("resource policies of 2 resources in play (2 with a policy"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("missing in the kms policy of {}: kms:Decrypt on {}", r.key, r.key)),
+        "{stderr}"
+    );
     let report = read(&report);
     let mut found: Vec<(String, String, String)> = report["missing_in_resource_policies"]
         .as_array()

@@ -1320,7 +1320,7 @@ fn prove_resource_layers(usage: &Usage, subject: &Subject, catalog: &Catalog, g:
     }
     if !found.is_empty() {
         g.notes.push(format!(
-            "{} used call(s) the policy allows would still be blocked by a resource-based policy (a key or bucket policy): see missing_in_resource_policies for the statement each policy needs",
+            "{} used call(s) the policy allows would still be blocked by a resource-based policy (a key or bucket policy): each is listed with the statement that policy needs (missing_in_resource_policies in --report)",
             found.len()
         ));
     }
