@@ -277,7 +277,8 @@ async fn dynamodb(config: &SdkConfig, r: &InPlay) -> Outcome {
 
 async fn events(config: &SdkConfig, r: &InPlay) -> Outcome {
     let client = aws_sdk_eventbridge::Client::new(config);
-    match client.describe_event_bus().name(r.name()).send().await {
+    // By ARN: the bus may be another account's.
+    match client.describe_event_bus().name(&r.arn).send().await {
         Ok(out) => policy(out.policy(), None),
         Err(e) => failed(e, &[], "events:DescribeEventBus", r),
     }
