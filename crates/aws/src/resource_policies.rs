@@ -178,7 +178,7 @@ fn policy(text: Option<&str>, arn: Option<&str>) -> Outcome {
 async fn read_one(config: &SdkConfig, r: &InPlay) -> (Outcome, usize) {
     match r.service {
         ResourceService::Kms => (kms(config, r).await, 1),
-        ResourceService::S3 => (s3(config, r).await, 1),
+        ResourceService::S3 => s3(config, r).await,
         ResourceService::Sqs => sqs(config, r).await,
         ResourceService::Sns => (sns(config, r).await, 1),
         ResourceService::SecretsManager => (secret(config, r).await, 1),
@@ -197,12 +197,30 @@ async fn kms(config: &SdkConfig, r: &InPlay) -> Outcome {
     }
 }
 
-async fn s3(config: &SdkConfig, r: &InPlay) -> Outcome {
-    let conf = aws_sdk_s3::config::Builder::from(config).force_path_style(true).build();
-    let client = aws_sdk_s3::Client::from_conf(conf);
-    match client.get_bucket_policy().bucket(r.name()).send().await {
-        Ok(out) => policy(out.policy(), None),
-        Err(e) => failed(e, &["NoSuchBucketPolicy"], "s3:GetBucketPolicy", r),
+/// `GetBucketPolicy`; a bucket of another region answers with its region (`x-amz-bucket-region`),
+/// where the call is made again.
+async fn s3(config: &SdkConfig, r: &InPlay) -> (Outcome, usize) {
+    let get = |config: SdkConfig| async move {
+        let conf = aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build();
+        aws_sdk_s3::Client::from_conf(conf).get_bucket_policy().bucket(r.name()).send().await
+    };
+    let first = get(config.clone()).await;
+    let err = match first {
+        Ok(out) => return (policy(out.policy(), None), 1),
+        Err(e) => e,
+    };
+    let region = err
+        .raw_response()
+        .and_then(|resp| resp.headers().get("x-amz-bucket-region"))
+        .map(str::to_string)
+        .filter(|region| config.region().is_none_or(|c| c.as_ref() != region.as_str()));
+    let Some(region) = region else {
+        return (failed(err, &["NoSuchBucketPolicy"], "s3:GetBucketPolicy", r), 1);
+    };
+    let again = get(config.to_builder().region(Region::new(region)).build()).await;
+    match again {
+        Ok(out) => (policy(out.policy(), None), 2),
+        Err(e) => (failed(e, &["NoSuchBucketPolicy"], "s3:GetBucketPolicy", r), 2),
     }
 }
 
