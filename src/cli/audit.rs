@@ -16,8 +16,8 @@ use super::render::Table;
 use super::report::{check_format, print, Report, FINDING_FORMATS};
 use super::sarif;
 use super::source::load_principal;
+use super::source::replay_target_of;
 use super::trail::{replay, Replay, TrailArgs};
-use super::usage::principal_filter;
 use super::{exit_status, CliError, CliResult, GlobalArgs, Style, EXIT_PARTIAL};
 
 /// Arguments of `iamfit audit`.
@@ -130,7 +130,7 @@ fn audit_target(args: &AuditArgs, global: &GlobalArgs) -> Result<AuditTarget, Cl
         return policy_files_target(&args.policy);
     }
     if let Some(f) = &args.function {
-        let target = principal_filter(Some(f), None, global)?;
+        let target = replay_target_of(Some(f), None, global)?;
         let needs = target.function.as_ref().map(|f| service_needs(f, Catalog::get()));
         let subject = target
             .subject
@@ -146,7 +146,7 @@ fn audit_target(args: &AuditArgs, global: &GlobalArgs) -> Result<AuditTarget, Cl
     }
     if let Some(arn) = &args.principal {
         let subject = load_principal(global, arn)?;
-        let target = principal_filter(None, Some(arn), global)?;
+        let target = replay_target_of(None, Some(arn), global)?;
         return Ok(AuditTarget {
             subject,
             label: arn.clone(),

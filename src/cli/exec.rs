@@ -99,7 +99,7 @@ fn minimal_policy(global: &GlobalArgs, args: &RoleArgs, style: &Style) -> Result
     use iamfit_core::analyze::generate::{generate, render, Format, Options};
     // The function's role and usage are read with the caller's own credentials (or the snapshot).
     let function = args.function()?;
-    let target = super::usage::principal_filter(Some(function), None, global)?;
+    let target = super::source::replay_target_of(Some(function), None, global)?;
     let Some(r) =
         super::trail::replay(&args.trail, global, &target.filter, target.account.as_deref(), style)?
     else {

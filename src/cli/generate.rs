@@ -13,8 +13,8 @@ use super::choices::{FormatArg, GranularityArg};
 use iamfit_catalog::Catalog;
 
 use super::output::emit;
+use super::source::{load_principal, replay_target, PrincipalArgs};
 use super::trail::{replay, TrailArgs};
-use super::usage::{principal_subject, replay_target, PrincipalArgs};
 use super::{CliError, CliResult, GlobalArgs, Style, EXIT_PARTIAL};
 
 /// Arguments of `iamfit generate`.
@@ -76,11 +76,14 @@ pub fn run(args: &GenerateArgs, global: &GlobalArgs, style: &Style) -> CliResult
     }
     if g.has_code_statements() {
         let mut text = render(&g, args.format.into(), &policy_name(args));
-        // With --template, SAM and CloudFormation output is a patch to the template (the policies replaced).
+        // With --template, SAM and CloudFormation output is a patch to the template, Terraform output a
+        // patch to the .tf files next to the `terraform show -json` document (the policies replaced).
         if let (Some(_), Some(f)) = (&global.template, args.who.function.as_deref()) {
+            let docs: Vec<serde_json::Value> = g.documents.iter().map(|d| d.to_json()).collect();
             if matches!(args.format, FormatArg::Sam | FormatArg::Cloudformation) {
-                let docs: Vec<serde_json::Value> = g.documents.iter().map(|d| d.to_json()).collect();
                 text = super::source::template_patch(global, f, args.format == FormatArg::Sam, &docs, style)?;
+            } else if args.format == FormatArg::Terraform {
+                text = super::source::terraform_patch(global, f, &docs, style)?;
             }
         }
         emit(&text)?;
@@ -127,7 +130,7 @@ fn target_with_grant(args: &GenerateArgs, global: &GlobalArgs) -> Result<(Target
         return Ok((target, None));
     }
     let note = match &args.who.principal {
-        Some(arn) => match principal_subject(arn, global) {
+        Some(arn) => match load_principal(global, arn) {
             Ok(s) => {
                 target.subject = Some(s);
                 None

@@ -57,12 +57,13 @@ pub fn run(args: &SnapshotArgs, global: &GlobalArgs, style: &Style) -> CliResult
     Ok(ExitCode::SUCCESS)
 }
 
-/// `iamfit snapshot --template FILE --out DIR`: the template expanded into a snapshot folder, with
-/// `functions/NAME.event-source-mappings.json` for the functions that have event source mappings.
+/// `iamfit snapshot --template FILE --out DIR`: the template expanded into a snapshot folder (each
+/// function with its configuration, event source mappings and invoke configuration).
 fn from_template(args: &SnapshotArgs, global: &GlobalArgs, style: &Style) -> CliResult {
-    let Some(Ok(source)) = super::source::template_source(global) else {
-        return Err(CliError::usage("--template needs a file and valid --parameter KEY=VALUE options"));
+    let Some(source) = super::source::template_source(global) else {
+        return Err(CliError::usage("--template needs a file"));
     };
+    let source = source?;
     let expansion = source.expand().map_err(source_error)?;
     let mut account = expansion.account.clone();
     if !args.function.is_empty() {
@@ -73,22 +74,6 @@ fn from_template(args: &SnapshotArgs, global: &GlobalArgs, style: &Style) -> Cli
         });
     }
     snapshot::write(&args.out, &account).map_err(|e| CliError::other(e.to_string()))?;
-    for f in &account.functions {
-        let mappings: Vec<&serde_json::Value> = expansion
-            .event_source_mappings
-            .iter()
-            .filter(|m| m.function == f.name)
-            .map(|m| &m.mapping)
-            .collect();
-        if mappings.is_empty() {
-            continue;
-        }
-        let path = args.out.join("functions").join(format!("{}.event-source-mappings.json", f.name));
-        let text = serde_json::to_string_pretty(&serde_json::json!({"EventSourceMappings": mappings}))
-            .unwrap_or_default();
-        std::fs::write(&path, text + "\n")
-            .map_err(|e| CliError::other(format!("cannot write {}: {e}", path.display())))?;
-    }
     if !global.quiet {
         for note in expansion.all_notes(&source.path().display().to_string()) {
             style.note(&note);

@@ -7,10 +7,9 @@ use iamfit_core::analyze::service_needs::service_needs;
 use iamfit_core::analyze::usage::{usage_report, UsageReport};
 
 use super::render::Table;
-use iamfit_core::resolve;
 
 use super::report::{check_format, print, Report, TEXT_FORMATS};
-use super::source::{account_source, source_error};
+use super::source::{replay_target, PrincipalArgs};
 use super::trail::{replay, TrailArgs};
 use super::{CliError, CliResult, GlobalArgs, Style, EXIT_PARTIAL};
 
@@ -24,63 +23,6 @@ pub struct UsageArgs {
     pub who: PrincipalArgs,
     #[command(flatten)]
     pub trail: TrailArgs,
-}
-
-/// `--function F` or `--principal ARN`: whose CloudTrail usage a command replays (usage, generate).
-#[derive(Debug, Clone, clap::Args)]
-pub struct PrincipalArgs {
-    /// The Lambda function (its execution role's sessions named after the function). Without
-    /// --function and --principal, every call of the --trail recordings (`exec --record`) is read.
-    #[arg(long, value_name = "F", conflicts_with = "principal")]
-    pub function: Option<String>,
-    /// A role ARN (any session), an assumed-role session ARN, or an IAM user ARN.
-    #[arg(long, value_name = "ARN")]
-    pub principal: Option<String>,
-}
-
-pub use iamfit_core::resolve::Target;
-
-/// The replay target for `--function` (with its role's current grant) or `--principal` (the ARN
-/// alone; the grant is read only where a command needs it).
-pub fn principal_filter(
-    function: Option<&str>,
-    principal: Option<&str>,
-    global: &GlobalArgs,
-) -> Result<Target, CliError> {
-    match function {
-        Some(f) => resolve::function_target(account_source(global).as_ref(), f).map_err(source_error),
-        None => resolve::principal_target(principal.unwrap_or_default()).map_err(source_error),
-    }
-}
-
-/// The replay target of `usage` and `generate`: `--function`, `--principal`, or, when every `--trail`
-/// is a recording of `exec --record`, every recorded call.
-pub fn replay_target(
-    who: &PrincipalArgs,
-    trail: &TrailArgs,
-    global: &GlobalArgs,
-) -> Result<Target, CliError> {
-    if who.function.is_some() || who.principal.is_some() {
-        return principal_filter(who.function.as_deref(), who.principal.as_deref(), global);
-    }
-    if trail.trails.is_empty() || !trail.trails.iter().all(|t| super::trail::is_recording(t)) {
-        return Err(CliError::usage("give --function F or --principal ARN").with_hint(
-            "only recordings of `iamfit exec --record` (--trail calls.jsonl) can be read without one",
-        ));
-    }
-    Ok(Target {
-        filter: iamfit_trail::PrincipalFilter::Any,
-        label: format!("the calls recorded in {}", trail.trails.join(", ")),
-        account: None,
-        subject: None,
-        function: None,
-    })
-}
-
-/// The current grant of a `--principal` (role, role session or user): from the snapshot, or read
-/// live from IAM.
-pub fn principal_subject(arn: &str, global: &GlobalArgs) -> Result<iamfit_core::account::Subject, CliError> {
-    resolve::principal_subject(account_source(global).as_ref(), arn).map_err(source_error)
 }
 
 pub fn run(args: &UsageArgs, global: &GlobalArgs, style: &Style) -> CliResult {

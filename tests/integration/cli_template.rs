@@ -169,6 +169,39 @@ fn template_errors_name_the_position() {
     assert!(err.contains("expected KEY=VALUE"), "{err}");
 }
 
+/// Terraform: the patch goes to the `.tf` files next to the `terraform show -json` document; the
+/// role's `aws_iam_role_policy` value is replaced and nothing else changes. The usage is the demo's
+/// trail (the role has the demo's path `/service-role/`), so the policy names the calls
+/// policy-fixtures/README.md lists, among them `sns:Publish` on `order-events`.
+#[test]
+fn generate_writes_back_a_patch_to_the_terraform_source() {
+    let (code, stdout, err) = iamfit(&[
+        "generate",
+        "--template",
+        "tests/fixtures/template/terraform/plan.json",
+        "--function",
+        "orders",
+        "--snapshot",
+        "policy-fixtures/demo",
+        "--account",
+        "111122223333",
+        "--format",
+        "terraform",
+    ]);
+    assert!(code == 0 || code == 3, "{err}");
+    assert!(
+        stdout.starts_with("--- a/tests/fixtures/template/terraform/main.tf\n+++ b/tests/fixtures/template/terraform/main.tf\n@@ "),
+        "{stdout}\n{err}"
+    );
+    assert!(stdout.contains("-    Statement = [{ Effect = \"Allow\", Action = [\"dynamodb:*\""), "{stdout}");
+    assert!(stdout.contains("+          \"arn:aws:sns:us-east-1:111122223333:order-events\",\n"), "{stdout}");
+    assert!(stdout.contains("+          \"sns:Publish\",\n"), "{stdout}");
+    assert!(err.contains("177 of the 177 successful calls"), "the demo's trail is the usage: {err}");
+    // Nothing outside the policy's value changes: the function and the role's other lines are not
+    // in the patch.
+    assert!(!stdout.contains("function_name") && !stdout.contains("assume_role_policy"), "{stdout}");
+}
+
 #[test]
 fn generate_writes_back_a_patch_to_the_template() {
     let (code, stdout, err) = iamfit(&[
@@ -190,4 +223,49 @@ fn generate_writes_back_a_patch_to_the_template() {
     assert!(stdout.contains("+        [{\"PolicyName\":\"OrdersMinimalPolicy0\""), "{stdout}");
     // Nothing outside the role's Policies changes: the function's lines are not in the patch.
     assert!(!stdout.contains("FunctionName"), "{stdout}");
+}
+
+/// The template's function configuration reaches the analyses: with its own role (`Role:` given,
+/// SAM adds no policy to it), Active tracing needs `xray:PutTraceSegments` and
+/// `xray:PutTelemetryRecords` (Lambda Developer Guide, "Visualize Lambda function invocations using
+/// AWS X-Ray": https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html) and the SQS trigger
+/// needs `sqs:ReceiveMessage`, `sqs:DeleteMessage` and `sqs:GetQueueAttributes` on the queue
+/// ("Creating and configuring an Amazon SQS event source mapping":
+/// https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html). The role grants only
+/// logs, so `audit` reports each as missing-service-permission.
+#[test]
+fn audit_of_a_template_function_knows_its_configuration() {
+    let t = "tests/fixtures/template/own-role.yaml";
+    let (code, stdout, err) = iamfit(&[
+        "audit",
+        "--template",
+        t,
+        "--function",
+        "worker",
+        "--account",
+        "111122223333",
+        "--region",
+        "eu-west-1",
+        "-o",
+        "json",
+    ]);
+    assert!(code == 0 || code == 3, "{err}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    let missing: Vec<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "missing-service-permission")
+        .map(|f| format!("{} {}", f["action"].as_str().unwrap(), f["resource"].as_str().unwrap()))
+        .collect();
+    for expected in [
+        "xray:PutTraceSegments *",
+        "xray:PutTelemetryRecords *",
+        "sqs:ReceiveMessage arn:aws:sqs:eu-west-1:111122223333:jobs",
+        "sqs:DeleteMessage arn:aws:sqs:eu-west-1:111122223333:jobs",
+        "sqs:GetQueueAttributes arn:aws:sqs:eu-west-1:111122223333:jobs",
+    ] {
+        assert!(missing.iter().any(|m| m == expected), "{expected} missing from {missing:?}");
+    }
+    assert_eq!(missing.len(), 5, "{missing:?}");
 }

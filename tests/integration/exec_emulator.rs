@@ -13,36 +13,11 @@ use support::*;
 
 const ACCOUNT: &str = "123456789012";
 
-fn doc(statements: &str) -> String {
-    format!(r#"{{"Version":"2012-10-17","Statement":[{statements}]}}"#)
-}
-
-/// Role `orders-role` (may iam:ListRoles only), function `orders` (TABLE=orders-table), user `dev`
-/// (may sts:AssumeRole anywhere) with a profile `dev` in `dir`.
+/// Role `orders-role` (may iam:ListRoles only; its inline policy `app`), function `orders`
+/// (TABLE=orders-table), user `dev` (may sts:AssumeRole anywhere) with a profile `dev` in `dir`.
 async fn seed(endpoint: &str, dir: &Path) {
-    let cfg = sdk_config(endpoint, None);
-    let iam = iam_client(&cfg);
-    let user_arn = create_user(
-        &iam,
-        "dev",
-        &[("assume", &doc(r#"{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}"#))],
-        &[],
-    )
-    .await;
-    let trust = doc(&format!(
-        r#"{{"Effect":"Allow","Principal":{{"Service":"lambda.amazonaws.com"}},"Action":"sts:AssumeRole"}},{{"Effect":"Allow","Principal":{{"AWS":"{user_arn}"}},"Action":"sts:AssumeRole"}}"#
-    ));
-    let role = create_role(
-        &iam,
-        "orders-role",
-        &trust,
-        &[("list", &doc(r#"{"Effect":"Allow","Action":"iam:ListRoles","Resource":"*"}"#))],
-        &[],
-    )
-    .await;
-    create_function(&lambda_client(&cfg), "orders", &role, &[("TABLE", "orders-table")]).await;
-    let key = create_access_key(&iam, "dev").await;
-    write_profile(dir, "dev", &key.access_key_id, &key.secret_access_key, "us-east-1");
+    let list = r#"{"Effect":"Allow","Action":"iam:ListRoles","Resource":"*"}"#;
+    seed_developer_and_function(endpoint, dir, list, true, &[("TABLE", "orders-table")]).await;
 }
 
 fn exec(dir: &Path, endpoint: &str, extra: &[&str], script: &str) -> std::process::Output {

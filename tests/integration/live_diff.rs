@@ -11,10 +11,6 @@ use support::*;
 
 const ACCOUNT: &str = "123456789012";
 
-fn doc(statements: &str) -> String {
-    format!(r#"{{"Version":"2012-10-17","Statement":[{statements}]}}"#)
-}
-
 /// The scenario: role `orders-role` (boundary `fn-boundary`) for function `orders`; user `dev` in
 /// group `devs`. Returns the dev user's access key.
 async fn seed(endpoint: &str) -> TestKey {

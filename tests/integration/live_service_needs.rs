@@ -9,10 +9,6 @@ use aws_sdk_lambda::types::{DestinationConfig, OnFailure};
 use serde_json::Value;
 use support::*;
 
-fn doc(statements: &str) -> String {
-    format!(r#"{{"Version":"2012-10-17","Statement":[{statements}]}}"#)
-}
-
 /// Role `trigger-role` for function `worker`: it may write the function's logs and send to the
 /// on-failure queue, but it lacks the SQS poller permissions of the trigger on `jobs`.
 async fn seed(endpoint: &str) -> (String, String) {

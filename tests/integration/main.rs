@@ -26,4 +26,5 @@ mod record_emulator;
 mod record_trail;
 mod resource_policies;
 mod snapshots;
+mod template_live;
 mod trail_sources;

@@ -14,10 +14,6 @@ use support::*;
 
 const ACCOUNT: &str = "123456789012";
 
-fn doc(statements: &str) -> String {
-    format!(r#"{{"Version":"2012-10-17","Statement":[{statements}]}}"#)
-}
-
 /// The role's grant: everything the child does but dynamodb:DeleteItem. Moto checks DynamoDB, SQS,
 /// KMS and Secrets Manager against `*` (see EMULATOR.md), S3 against the bucket and object ARNs.
 const ROLE_POLICY: &str = r#"{"Effect":"Allow","Action":["dynamodb:PutItem","dynamodb:GetItem","sqs:SendMessage","sqs:ReceiveMessage","secretsmanager:GetSecretValue","kms:Encrypt","kms:Decrypt"],"Resource":"*"},
@@ -26,21 +22,7 @@ const ROLE_POLICY: &str = r#"{"Effect":"Allow","Action":["dynamodb:PutItem","dyn
 
 /// User `dev` (may assume any role, profile `dev` in `dir`), role `orders-role`, function `orders`.
 async fn seed(endpoint: &str, dir: &Path) {
-    let cfg = sdk_config(endpoint, None);
-    let iam = iam_client(&cfg);
-    let user_arn = create_user(
-        &iam,
-        "dev",
-        &[("assume", &doc(r#"{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}"#))],
-        &[],
-    )
-    .await;
-    let trust =
-        doc(&format!(r#"{{"Effect":"Allow","Principal":{{"AWS":"{user_arn}"}},"Action":"sts:AssumeRole"}}"#));
-    let role = create_role(&iam, "orders-role", &trust, &[("app", &doc(ROLE_POLICY))], &[]).await;
-    create_function(&lambda_client(&cfg), "orders", &role, &[]).await;
-    let key = create_access_key(&iam, "dev").await;
-    write_profile(dir, "dev", &key.access_key_id, &key.secret_access_key, "us-east-1");
+    seed_developer_and_function(endpoint, dir, ROLE_POLICY, false, &[]).await;
 }
 
 /// The child: creates the resources straight at moto (not recorded), turns moto's IAM enforcement on,

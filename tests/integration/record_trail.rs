@@ -113,3 +113,59 @@ fn without_a_principal_only_recordings_can_be_read_and_damaged_lines_make_it_par
     assert_eq!(usage["events"]["malformed"], 1);
     assert_eq!(usage["actions"][0]["action"], "dynamodb:GetItem");
 }
+
+/// A recording is usage for `diff` too: each recorded call is evaluated as both principals. On the
+/// demo (policy-fixtures/README.md), the role's `DenyTableScans` denies `dynamodb:Scan` on
+/// `table/orders`, which the developer may scan; both may `GetItem` on it.
+#[test]
+fn diff_evaluates_the_recorded_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = "arn:aws:dynamodb:us-east-1:111122223333:table/orders";
+    let principal = "arn:aws:sts::111122223333:assumed-role/orders-fn-role/iamfit-dev";
+    let line = |op: &str, status: &str| {
+        json!({"time": "2026-11-02T10:00:00Z", "principal": principal, "service": "dynamodb",
+               "operation": op, "actions": [format!("dynamodb:{op}")], "resources": [table],
+               "status": status, "error_code": if status == "denied" { json!("AccessDeniedException") } else { Value::Null },
+               "http_status": if status == "denied" { 400 } else { 200 }, "function": "orders"})
+        .to_string()
+    };
+    let recording = dir.path().join("calls.jsonl");
+    std::fs::write(&recording, format!("{}\n{}\n", line("Scan", "denied"), line("GetItem", "allowed")))
+        .unwrap();
+    let (code, out, err) = iamfit(&[
+        "diff",
+        "--function",
+        "orders",
+        "--profile",
+        "dev",
+        "--snapshot",
+        "policy-fixtures/demo",
+        "--trail",
+        recording.to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let calls: Vec<(String, String, String, u64)> = v["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["action"].as_str().unwrap().to_string(),
+                c["local"].as_str().unwrap().to_string(),
+                c["prod"].as_str().unwrap().to_string(),
+                c["denied"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            ("dynamodb:Scan".to_string(), "allow".to_string(), "explicit-deny".to_string(), 1),
+            ("dynamodb:GetItem".to_string(), "allow".to_string(), "allow".to_string(), 0),
+        ]
+    );
+    assert!(v["calls"][0]["resource"] == table && v["summary"]["calls_differing"] == 1, "{}", v["summary"]);
+}

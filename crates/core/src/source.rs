@@ -213,6 +213,14 @@ pub trait AccountSource {
     }
 }
 
+/// Where the documents of managed policies come from when a source names only their ARNs (a
+/// template attaching AWS managed policies): the live account (`GetPolicy`/`GetPolicyVersion`),
+/// implemented by the AWS adapter.
+pub trait ManagedPolicySource: Send + Sync {
+    /// The default version of each policy ARN, in the order given.
+    fn managed_policies(&self, arns: &[String]) -> Result<Vec<crate::account::ManagedPolicy>, SourceError>;
+}
+
 /// A snapshot folder (`--snapshot DIR`): the exact AWS CLI outputs, read offline.
 #[derive(Debug, Clone)]
 pub struct SnapshotSource {

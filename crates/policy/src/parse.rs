@@ -345,126 +345,46 @@ impl Parser {
         };
         let known = self.members(members, STATEMENT_KEYS, pointer, "a statement");
         let get = |name: &str| known.iter().find(|m| m.key == name).copied();
-        let mut ok = true;
 
         let sid_location = match get("Sid") {
             Some(m) => Location { span: m.value.span, pointer: child(pointer, "Sid") },
             None => Location { span: json.span, pointer: pointer.to_string() },
         };
-        let sid = get("Sid").and_then(|m| match m.value.as_str() {
-            Some(s) => Some(s.to_string()),
-            None => {
-                self.error("invalid-type", "Sid must be a string", m.value.span, &child(pointer, "Sid"));
-                None
-            }
-        });
-        let effect = match get("Effect") {
-            None => {
-                self.error(
-                    "missing-effect",
-                    "the statement has no Effect (write \"Allow\" or \"Deny\")",
-                    json.span,
-                    pointer,
-                );
-                ok = false;
-                Effect::Allow
-            }
-            Some(m) => match m.value.as_str() {
-                Some("Allow") => Effect::Allow,
-                Some("Deny") => Effect::Deny,
-                other => {
-                    let hint = match other.map(str::to_ascii_lowercase).as_deref() {
-                        Some("allow") => " (values are case-sensitive: write \"Allow\")",
-                        Some("deny") => " (values are case-sensitive: write \"Deny\")",
-                        _ => "",
-                    };
-                    self.error(
-                        "invalid-effect",
-                        format!("Effect must be \"Allow\" or \"Deny\", found {}{hint}", show(&m.value)),
-                        m.value.span,
-                        &child(pointer, "Effect"),
-                    );
-                    ok = false;
-                    Effect::Allow
-                }
-            },
-        };
+        let sid = get("Sid").and_then(|m| self.sid(m, pointer));
+        let effect = self.effect(get("Effect"), json, pointer);
 
-        let action = match (get("Action"), get("NotAction")) {
-            (Some(a), Some(n)) => {
-                self.error(
-                    "conflicting-elements",
-                    "a statement cannot have both Action and NotAction",
-                    n.key_span,
-                    &child(pointer, "NotAction"),
-                );
-                ok = false;
-                self.actions(a, false, pointer)
-            }
-            (Some(a), None) => self.actions(a, false, pointer),
-            (None, Some(n)) => self.actions(n, true, pointer),
-            (None, None) => {
+        let (action_member, action_ok) = self.exclusive(get("Action"), get("NotAction"), "Action", pointer);
+        let action = match action_member {
+            Some((m, negated)) => self.actions(m, negated, pointer),
+            None => {
                 self.error(
                     "missing-action",
                     "the statement has neither Action nor NotAction",
                     json.span,
                     pointer,
                 );
-                ok = false;
                 None
             }
         };
 
-        let principal = match (get("Principal"), get("NotPrincipal")) {
-            (Some(p), Some(n)) => {
-                self.error(
-                    "conflicting-elements",
-                    "a statement cannot have both Principal and NotPrincipal",
-                    n.key_span,
-                    &child(pointer, "NotPrincipal"),
-                );
-                ok = false;
-                self.principal(p, false, pointer)
-            }
-            (Some(p), None) => self.principal(p, false, pointer),
-            (None, Some(n)) => self.principal(n, true, pointer),
-            (None, None) => None,
-        };
+        let (principal_member, principal_ok) =
+            self.exclusive(get("Principal"), get("NotPrincipal"), "Principal", pointer);
+        let principal = principal_member.and_then(|(m, negated)| self.principal(m, negated, pointer));
 
-        let resource = match (get("Resource"), get("NotResource")) {
-            (Some(r), Some(n)) => {
-                self.error(
-                    "conflicting-elements",
-                    "a statement cannot have both Resource and NotResource",
-                    n.key_span,
-                    &child(pointer, "NotResource"),
-                );
-                ok = false;
-                self.resources(r, false, pointer, version)
-            }
-            (Some(r), None) => self.resources(r, false, pointer, version),
-            (None, Some(n)) => self.resources(n, true, pointer, version),
-            (None, None) => {
-                if principal.is_none() {
-                    self.error(
-                        "missing-resource",
-                        "the statement has neither Resource nor NotResource (identity-based policies need one; use \"*\" for every resource)",
-                        json.span,
-                        pointer,
-                    );
-                    ok = false;
-                }
-                None
-            }
-        };
+        let (resource_member, resource_ok) =
+            self.exclusive(get("Resource"), get("NotResource"), "Resource", pointer);
+        let resource = resource_member.and_then(|(m, negated)| self.resources(m, negated, pointer, version));
+        let resource_ok =
+            resource_ok && (resource_member.is_some() || self.resource_optional(&principal, json, pointer));
 
         let conditions = match get("Condition") {
             Some(m) => self.conditions(m, pointer, version),
             None => Some(Vec::new()),
         };
 
-        match (ok, action, conditions) {
-            (true, Some(action), Some(conditions)) => Some(Statement {
+        let ok = action_ok && principal_ok && resource_ok;
+        match (ok, effect, action, conditions) {
+            (true, Some(effect), Some(action), Some(conditions)) => Some(Statement {
                 index,
                 sid,
                 sid_location,
@@ -477,6 +397,93 @@ impl Parser {
             }),
             _ => None,
         }
+    }
+
+    /// The `Sid`: a string.
+    fn sid(&mut self, m: &Member, pointer: &str) -> Option<String> {
+        match m.value.as_str() {
+            Some(s) => Some(s.to_string()),
+            None => {
+                self.error("invalid-type", "Sid must be a string", m.value.span, &child(pointer, "Sid"));
+                None
+            }
+        }
+    }
+
+    /// The `Effect`: exactly `Allow` or `Deny` (`None` after an error).
+    fn effect(&mut self, m: Option<&Member>, statement: &Json, pointer: &str) -> Option<Effect> {
+        let Some(m) = m else {
+            self.error(
+                "missing-effect",
+                "the statement has no Effect (write \"Allow\" or \"Deny\")",
+                statement.span,
+                pointer,
+            );
+            return None;
+        };
+        match m.value.as_str() {
+            Some("Allow") => Some(Effect::Allow),
+            Some("Deny") => Some(Effect::Deny),
+            other => {
+                let hint = match other.map(str::to_ascii_lowercase).as_deref() {
+                    Some("allow") => " (values are case-sensitive: write \"Allow\")",
+                    Some("deny") => " (values are case-sensitive: write \"Deny\")",
+                    _ => "",
+                };
+                self.error(
+                    "invalid-effect",
+                    format!("Effect must be \"Allow\" or \"Deny\", found {}{hint}", show(&m.value)),
+                    m.value.span,
+                    &child(pointer, "Effect"),
+                );
+                None
+            }
+        }
+    }
+
+    /// An element and its `Not` form (`Action`/`NotAction`): the one given, with whether it is the
+    /// negated form, and `false` when both are given (an error; the positive form is read on).
+    fn exclusive<'m>(
+        &mut self,
+        positive: Option<&'m Member>,
+        negated: Option<&'m Member>,
+        element: &str,
+        pointer: &str,
+    ) -> (Option<(&'m Member, bool)>, bool) {
+        match (positive, negated) {
+            (Some(p), Some(n)) => {
+                self.error(
+                    "conflicting-elements",
+                    format!("a statement cannot have both {element} and Not{element}"),
+                    n.key_span,
+                    &child(pointer, &format!("Not{element}")),
+                );
+                (Some((p, false)), false)
+            }
+            (Some(p), None) => (Some((p, false)), true),
+            (None, Some(n)) => (Some((n, true)), true),
+            (None, None) => (None, true),
+        }
+    }
+
+    /// Whether a statement without `Resource`/`NotResource` may stand: only in resource-based
+    /// policies (with a `Principal`); otherwise an error.
+    fn resource_optional(
+        &mut self,
+        principal: &Option<PrincipalSpec>,
+        statement: &Json,
+        pointer: &str,
+    ) -> bool {
+        if principal.is_some() {
+            return true;
+        }
+        self.error(
+            "missing-resource",
+            "the statement has neither Resource nor NotResource (identity-based policies need one; use \"*\" for every resource)",
+            statement.span,
+            pointer,
+        );
+        false
     }
 
     /// A string or an array of strings: the strings with their spans and pointers.

@@ -31,6 +31,7 @@ pub fn read_resources(root: &Node, r: &Resolver<'_>, out: &mut Expansion) -> Res
         "AWS::IAM::RolePolicy",
         "AWS::Lambda::Function",
         "AWS::Lambda::EventSourceMapping",
+        "AWS::Lambda::EventInvokeConfig",
     ];
     for kind in order {
         for (id, node, _) in enabled.iter().filter(|(_, _, t)| *t == kind) {
@@ -42,6 +43,7 @@ pub fn read_resources(root: &Node, r: &Resolver<'_>, out: &mut Expansion) -> Res
                 "AWS::IAM::ManagedPolicy" => managed_policy(id, props, r, out)?,
                 "AWS::IAM::Policy" | "AWS::IAM::RolePolicy" => inline_policy(id, kind, props, r, out)?,
                 "AWS::Lambda::Function" => function(id, node, props, r, out)?,
+                "AWS::Lambda::EventInvokeConfig" => event_invoke_config(props, r, out)?,
                 _ => event_source_mapping(id, props, r, out)?,
             }
         }
@@ -255,7 +257,53 @@ fn function(
         runtime: optional("Runtime")?,
         handler: optional("Handler")?,
         environment,
-        config: Default::default(),
+        config: iamfit_core::account::snapshot::read_function_config(&function_config_json(props, r)?),
+    });
+    Ok(())
+}
+
+/// The properties of an `AWS::Lambda::Function` that the Lambda service uses the role for, in the
+/// shape of `aws lambda get-function-configuration` (CloudFormation writes `KmsKeyArn` and `Layers`
+/// as a list of ARNs; the API `KMSKeyArn` and `Layers[].Arn`).
+fn function_config_json(props: &Node, r: &Resolver<'_>) -> Result<J, TemplateError> {
+    let mut config = serde_json::Map::new();
+    for key in [
+        "PackageType",
+        "LoggingConfig",
+        "TracingConfig",
+        "VpcConfig",
+        "DeadLetterConfig",
+        "FileSystemConfigs",
+        "SnapStart",
+    ] {
+        if let Some(v) = props.get(key).map(|n| r.resolve(n)).transpose()?.flatten() {
+            config.insert(key.into(), v);
+        }
+    }
+    if let Some(v) = props.get("KmsKeyArn").map(|n| r.resolve(n)).transpose()?.flatten() {
+        config.insert("KMSKeyArn".into(), v);
+    }
+    let layers = strings(props.get("Layers"), r)?;
+    if !layers.is_empty() {
+        config.insert("Layers".into(), layers.iter().map(|arn| json!({ "Arn": arn })).collect());
+    }
+    Ok(J::Object(config))
+}
+
+/// An `AWS::Lambda::EventInvokeConfig`: destinations and retry settings of asynchronous invocations
+/// (of `$LATEST` or an alias; iamfit keeps the first one per function).
+fn event_invoke_config(props: &Node, r: &Resolver<'_>, out: &mut Expansion) -> Result<(), TemplateError> {
+    let function = props.get("FunctionName").map(|n| r.string(n)).transpose()?.unwrap_or_default();
+    let mut config = serde_json::Map::new();
+    for key in ["DestinationConfig", "MaximumRetryAttempts", "MaximumEventAgeInSeconds"] {
+        if let Some(v) = props.get(key).map(|n| r.resolve(n)).transpose()?.flatten() {
+            config.insert(key.into(), v);
+        }
+    }
+    out.event_invoke_configs.push(crate::EventInvokeConfig {
+        function,
+        config: J::Object(config),
+        pos: props.pos,
     });
     Ok(())
 }

@@ -25,6 +25,9 @@ pub struct Settings {
     pub stack: String,
     /// Parameter values (`--parameter KEY=VALUE`), before the template's defaults.
     pub parameters: Vec<(String, String)>,
+    /// The deployed stack's physical ids by logical id (`--stack NAME` read live: what `Ref`
+    /// returns for each resource); they stand for the names CloudFormation generated.
+    pub physical_ids: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for Settings {
@@ -34,6 +37,7 @@ impl Default for Settings {
             region: "us-east-1".into(),
             stack: "stack".into(),
             parameters: Vec::new(),
+            physical_ids: Default::default(),
         }
     }
 }
@@ -341,9 +345,15 @@ impl<'t> Resolver<'t> {
             Some(node) => Some(self.string(node)?),
             None => None,
         };
+        // Without a name property, the deployed stack's physical id (when read) is the name.
+        let physical = if named.is_none() { self.settings.physical_ids.get(logical_id) } else { None };
+        let named = named.or_else(|| physical.map(|p| physical_name(&kind, p)));
         let logical_name = named.is_none();
         let name = named.unwrap_or_else(|| logical_id.to_string());
-        let arn = self.arn_of(&kind, &name, resource)?;
+        let arn = match physical.filter(|p| p.starts_with("arn:")) {
+            Some(p) => Some(p.clone()),
+            None => self.arn_of(&kind, &name, resource)?,
+        };
         let reference = if REF_IS_ARN.contains(&kind.as_str()) {
             arn.clone().unwrap_or_else(|| name.clone())
         } else if kind == "AWS::SQS::Queue" {
@@ -673,6 +683,18 @@ fn catalog_arn(kind: &str, name: &str, settings: &Settings) -> Option<String> {
     let end = start + filled.get(start..)?.find('}')?;
     let (before, after) = (filled.get(..start)?, filled.get(end + 1..)?);
     (!after.contains("${")).then(|| format!("{before}{name}{after}"))
+}
+
+/// The name in a physical id (what `Ref` returns: a name, an ARN, or a queue URL).
+fn physical_name(kind: &str, physical: &str) -> String {
+    if kind == "AWS::SQS::Queue" || physical.starts_with("https://") {
+        return physical.rsplit('/').next().unwrap_or(physical).to_string();
+    }
+    if let Some(resource) = physical.strip_prefix("arn:").and_then(|rest| rest.splitn(5, ':').nth(4)) {
+        // `policy/path/name`, `topic-name`, `secret:name-AbCdEf`: the last segment.
+        return resource.rsplit(['/', ':']).next().unwrap_or(resource).to_string();
+    }
+    physical.to_string()
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ pub mod patch;
 pub mod sam;
 pub mod source;
 pub mod terraform;
+pub mod tf_patch;
 
 use std::path::Path;
 
@@ -117,6 +118,18 @@ pub struct EventSourceMapping {
     pub pos: Pos,
 }
 
+/// An asynchronous invocation configuration of the template (`AWS::Lambda::EventInvokeConfig`,
+/// SAM's `EventInvokeConfig`), in the shape of `aws lambda get-function-event-invoke-config`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventInvokeConfig {
+    /// The function (name) it configures.
+    pub function: String,
+    /// The configuration as `get-function-event-invoke-config` prints it.
+    pub config: serde_json::Value,
+    /// Where it is.
+    pub pos: Pos,
+}
+
 /// What the template expands to.
 #[derive(Debug, Clone, Default)]
 pub struct Expansion {
@@ -128,6 +141,8 @@ pub struct Expansion {
     pub functions: Vec<TemplateFunction>,
     /// The event source mappings.
     pub event_source_mappings: Vec<EventSourceMapping>,
+    /// The asynchronous invocation configurations.
+    pub event_invoke_configs: Vec<EventInvokeConfig>,
     /// Logical ids that stand for physical names.
     pub logical_names: Vec<String>,
     /// Values left open (`Fn::ImportValue`, attributes known after deploy), with positions.
@@ -187,12 +202,36 @@ pub fn expand(text: &str, path: &str, settings: &Settings) -> Result<Expansion, 
     };
     let resolver = intrinsic::Resolver::new(&cfn_root, path, settings);
     cfn::read_resources(&cfn_root, &resolver, &mut out)?;
+    attach_function_config(&mut out, path);
     for issue in resolver.take_issues() {
         if !out.issues.contains(&issue) {
             out.issues.push(issue);
         }
     }
     Ok(out)
+}
+
+/// Gives each function of the template its event source mappings and asynchronous invocation
+/// configuration: the template is the whole truth for its own functions (none means none).
+pub(crate) fn attach_function_config(out: &mut Expansion, path: &str) {
+    let file = Path::new(path);
+    for f in &mut out.account.functions {
+        let own = |name: &str| name == f.name || name == f.arn;
+        let mappings: Vec<&serde_json::Value> =
+            out.event_source_mappings.iter().filter(|m| own(&m.function)).map(|m| &m.mapping).collect();
+        let list = serde_json::json!({ "EventSourceMappings": mappings });
+        match iamfit_core::account::snapshot::read_event_source_mappings(&list, file) {
+            Ok(m) => f.config.event_source_mappings = Some(m),
+            Err(e) => out.notes.push(format!("function {}: its event source mappings: {e}", f.name)),
+        }
+        f.config.event_invoke_read = true;
+        if let Some(c) = out.event_invoke_configs.iter().find(|c| own(&c.function)) {
+            match iamfit_core::account::snapshot::read_event_invoke_config(&c.config, file) {
+                Ok(config) => f.config.event_invoke = Some(config),
+                Err(e) => out.notes.push(format!("function {}: its EventInvokeConfig: {e}", f.name)),
+            }
+        }
+    }
 }
 
 /// Reads and expands a template file.

@@ -249,11 +249,24 @@ impl SamFunction<'_, '_> {
         let role_id = format!("{}Role", self.id);
         let mut out = Vec::new();
         let mut function_props: Vec<(Key, Node)> = Vec::new();
-        for name in ["FunctionName", "Runtime", "Handler", "Environment"] {
+        for name in [
+            "FunctionName",
+            "Runtime",
+            "Handler",
+            "Environment",
+            "PackageType",
+            "LoggingConfig",
+            "VpcConfig",
+            "FileSystemConfigs",
+            "SnapStart",
+            "Layers",
+            "KmsKeyArn",
+        ] {
             if let Some(v) = self.props.get(name) {
                 function_props.push((key(name, v.pos), v.clone()));
             }
         }
+        function_props.extend(self.configuration());
         let role_node = match self.props.get("Role") {
             Some(role) => role.clone(),
             None => {
@@ -270,7 +283,63 @@ impl SamFunction<'_, '_> {
         out.insert(0, (key(self.id, pos), map(function, pos)));
         out.extend(self.event_source_mappings());
         out.extend(self.destination_resources());
+        out.extend(self.event_invoke_config());
         Ok(out)
+    }
+
+    /// What SAM writes under other names on the `AWS::Lambda::Function`: `Tracing` as
+    /// `TracingConfig.Mode`, `DeadLetterQueue.TargetArn` as `DeadLetterConfig.TargetArn`.
+    fn configuration(&self) -> Vec<(Key, Node)> {
+        let mut out = Vec::new();
+        if let Some(t) = self.props.get("Tracing").filter(|t| t.as_str() != Some("Disabled")) {
+            out.push((key("TracingConfig", t.pos), map(vec![("Mode", t.clone())], t.pos)));
+        }
+        if let Some(target) = self.props.get("DeadLetterQueue").and_then(|d| d.get("TargetArn")) {
+            out.push((
+                key("DeadLetterConfig", target.pos),
+                map(vec![("TargetArn", target.clone())], target.pos),
+            ));
+        }
+        out
+    }
+
+    /// `EventInvokeConfig` becomes an `AWS::Lambda::EventInvokeConfig` named `<F>EventInvokeConfig`
+    /// for `$LATEST`, each destination's `Type` dropped and a missing `Destination` pointing at the
+    /// queue or topic SAM creates.
+    fn event_invoke_config(&self) -> Vec<(Key, Node)> {
+        let Some(config) = self.props.get("EventInvokeConfig") else { return Vec::new() };
+        let pos = config.pos;
+        let id = format!("{}EventInvokeConfig", self.id);
+        let mut props = vec![
+            ("FunctionName", json_node(json!({"Ref": self.id}), pos)),
+            ("Qualifier", string("$LATEST", pos)),
+        ];
+        for name in ["MaximumEventAgeInSeconds", "MaximumRetryAttempts"] {
+            if let Some(v) = config.get(name) {
+                props.push((name, v.clone()));
+            }
+        }
+        if let Some(dest) = config.get("DestinationConfig") {
+            let mut events = Vec::new();
+            for event in ["OnSuccess", "OnFailure"] {
+                let Some(d) = dest.get(event) else { continue };
+                let target = match (d.get("Destination"), d.get("Type").and_then(Node::as_str)) {
+                    (Some(t), _) => t.clone(),
+                    (None, Some("SQS")) => {
+                        json_node(json!({"Fn::GetAtt": [format!("{id}{event}Queue"), "Arn"]}), d.pos)
+                    }
+                    (None, Some("SNS")) => json_node(json!({"Ref": format!("{id}{event}Topic")}), d.pos),
+                    _ => continue,
+                };
+                events.push((event, map(vec![("Destination", target)], d.pos)));
+            }
+            props.push(("DestinationConfig", map(events, dest.pos)));
+        }
+        let resource = map(
+            vec![("Type", string("AWS::Lambda::EventInvokeConfig", pos)), ("Properties", map(props, pos))],
+            pos,
+        );
+        vec![(key(&id, pos), resource)]
     }
 
     fn role(&self) -> Result<Node, TemplateError> {

@@ -2,21 +2,41 @@
 
 use std::path::{Path, PathBuf};
 
-use iamfit_core::source::{AccountNeeds, AccountSource, LoadedAccount, SourceError};
+use std::sync::Arc;
+
+use iamfit_core::source::{AccountNeeds, AccountSource, LoadedAccount, ManagedPolicySource, SourceError};
 
 use crate::{expand_file, Expansion, Settings, TemplateError};
 
 /// A SAM / CloudFormation template or a `terraform show -json` document as an account source.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TemplateSource {
     path: PathBuf,
     settings: Settings,
+    managed: Option<Arc<dyn ManagedPolicySource>>,
+}
+
+impl std::fmt::Debug for TemplateSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TemplateSource")
+            .field("path", &self.path)
+            .field("settings", &self.settings)
+            .field("managed_live", &self.managed.is_some())
+            .finish()
+    }
 }
 
 impl TemplateSource {
     /// A source reading the template at `path`, expanded for `settings`.
     pub fn new(path: impl Into<PathBuf>, settings: Settings) -> Self {
-        TemplateSource { path: path.into(), settings }
+        TemplateSource { path: path.into(), settings, managed: None }
+    }
+
+    /// Reads the AWS managed policies the template attaches from `live` (the embedded copy stays
+    /// the fallback when a read fails, and a note says which was used).
+    pub fn with_managed_policies(mut self, live: Arc<dyn ManagedPolicySource>) -> Self {
+        self.managed = Some(live);
+        self
     }
 
     /// The template file.
@@ -26,7 +46,43 @@ impl TemplateSource {
 
     /// Expands the template.
     pub fn expand(&self) -> Result<Expansion, SourceError> {
-        expand_file(&self.path, &self.settings).map_err(source_error)
+        let mut expansion = expand_file(&self.path, &self.settings).map_err(source_error)?;
+        if let Some(live) = &self.managed {
+            use_live_managed_policies(&mut expansion, live.as_ref());
+        }
+        Ok(expansion)
+    }
+}
+
+/// Replaces the embedded copies of the AWS managed policies the roles attach with their live
+/// default versions; a failed read keeps the copy, and a note says what was used.
+fn use_live_managed_policies(expansion: &mut Expansion, live: &dyn ManagedPolicySource) {
+    let mut arns: Vec<String> = expansion
+        .account
+        .roles
+        .iter()
+        .flat_map(|r| r.attached.iter())
+        .filter(|a| a.contains(":iam::aws:policy/"))
+        .cloned()
+        .collect();
+    arns.sort();
+    arns.dedup();
+    if arns.is_empty() {
+        return;
+    }
+    match live.managed_policies(&arns) {
+        Ok(policies) => {
+            let n = policies.len();
+            for p in policies {
+                expansion.account.policies.retain(|x| x.arn != p.arn);
+                expansion.account.policies.push(p);
+            }
+            expansion.notes.retain(|n| !n.starts_with("AWS managed policies read from the embedded copy"));
+            expansion.notes.push(format!("{n} AWS managed policies read live (their default versions)"));
+        }
+        Err(e) => expansion
+            .notes
+            .push(format!("AWS managed policies could not be read live ({e}): the embedded copy is used")),
     }
 }
 

@@ -129,7 +129,61 @@ pub fn expand(root: &Node, path: &str, settings: &Settings) -> Result<Expansion,
     };
     reader.out.notes.push(format!("{path}: terraform {} read", if plan { "plan" } else { "state" }));
     reader.read()?;
+    crate::attach_function_config(&mut reader.out, path);
     Ok(reader.out)
+}
+
+/// The first block of a Terraform nested block attribute (`tracing_config = [{...}]`).
+fn block<'v>(values: &'v J, name: &str) -> Option<&'v J> {
+    values.get(name).and_then(J::as_array).and_then(|a| a.first())
+}
+
+/// The string at `name` of a block.
+fn text(values: &J, name: &str) -> Option<J> {
+    values.get(name).and_then(J::as_str).filter(|s| !s.is_empty()).map(|s| json!(s))
+}
+
+/// An `aws_lambda_function`'s attributes that the Lambda service uses the role for, in the shape of
+/// `aws lambda get-function-configuration` (Terraform AWS provider, resource `aws_lambda_function`:
+/// `package_type`, `logging_config`, `tracing_config`, `vpc_config`, `dead_letter_config`,
+/// `kms_key_arn`, `file_system_config`, `snap_start`, `layers`).
+fn function_config_json(v: &J) -> J {
+    let mut c = serde_json::Map::new();
+    if let Some(t) = text(v, "package_type") {
+        c.insert("PackageType".into(), t);
+    }
+    if let Some(g) = block(v, "logging_config").and_then(|b| text(b, "log_group")) {
+        c.insert("LoggingConfig".into(), json!({ "LogGroup": g }));
+    }
+    if let Some(m) = block(v, "tracing_config").and_then(|b| text(b, "mode")) {
+        c.insert("TracingConfig".into(), json!({ "Mode": m }));
+    }
+    if let Some(b) = block(v, "vpc_config") {
+        c.insert(
+            "VpcConfig".into(),
+            json!({"SubnetIds": b.get("subnet_ids"), "SecurityGroupIds": b.get("security_group_ids"), "VpcId": b.get("vpc_id")}),
+        );
+    }
+    if let Some(t) = block(v, "dead_letter_config").and_then(|b| text(b, "target_arn")) {
+        c.insert("DeadLetterConfig".into(), json!({ "TargetArn": t }));
+    }
+    if let Some(k) = text(v, "kms_key_arn") {
+        c.insert("KMSKeyArn".into(), k);
+    }
+    if let Some(f) = block(v, "file_system_config") {
+        c.insert(
+            "FileSystemConfigs".into(),
+            json!([{"Arn": f.get("arn"), "LocalMountPath": f.get("local_mount_path")}]),
+        );
+    }
+    if let Some(a) = block(v, "snap_start").and_then(|b| text(b, "apply_on")) {
+        c.insert("SnapStart".into(), json!({ "ApplyOn": a }));
+    }
+    if let Some(layers) = v.get("layers").and_then(J::as_array) {
+        let list: Vec<J> = layers.iter().filter_map(J::as_str).map(|a| json!({ "Arn": a })).collect();
+        c.insert("Layers".into(), J::Array(list));
+    }
+    J::Object(c)
 }
 
 impl Reader<'_> {
@@ -213,6 +267,7 @@ impl Reader<'_> {
             "aws_iam_policy_attachment",
             "aws_lambda_function",
             "aws_lambda_event_source_mapping",
+            "aws_lambda_function_event_invoke_config",
             "aws_iam_policy_document",
         ] {
             for r in resources.iter().filter(|r| r.kind == kind) {
@@ -223,6 +278,7 @@ impl Reader<'_> {
                     "aws_iam_role_policy_attachment" | "aws_iam_policy_attachment" => self.attachment(r),
                     "aws_lambda_function" => self.function(r),
                     "aws_lambda_event_source_mapping" => self.event_source_mapping(r),
+                    "aws_lambda_function_event_invoke_config" => self.event_invoke_config(r),
                     _ => {
                         let text = self.string(r, "json");
                         self.document(text, r.address.clone(), DocumentKind::Identity)?;
@@ -450,20 +506,59 @@ impl Reader<'_> {
             runtime: r.values.get("runtime").and_then(J::as_str).map(str::to_string),
             handler: r.values.get("handler").and_then(J::as_str).map(str::to_string),
             environment,
-            config: Default::default(),
+            config: iamfit_core::account::snapshot::read_function_config(&function_config_json(&r.values)),
         });
     }
 
-    fn event_source_mapping(&mut self, r: &Resource) {
+    /// An `aws_lambda_function_event_invoke_config`: the destinations of asynchronous invocations.
+    fn event_invoke_config(&mut self, r: &Resource) {
+        let Some(function) = self.function_of(r) else { return };
+        let destination = |event: &str| {
+            block(&r.values, "destination_config")
+                .and_then(|d| block(d, event))
+                .and_then(|b| text(b, "destination"))
+        };
+        let mut config = serde_json::Map::new();
+        let mut dest = serde_json::Map::new();
+        for (event, key) in [("on_success", "OnSuccess"), ("on_failure", "OnFailure")] {
+            if let Some(d) = destination(event) {
+                dest.insert(key.into(), json!({ "Destination": d }));
+            }
+        }
+        if !dest.is_empty() {
+            config.insert("DestinationConfig".into(), J::Object(dest));
+        }
+        for (attr, key) in [
+            ("maximum_retry_attempts", "MaximumRetryAttempts"),
+            ("maximum_event_age_in_seconds", "MaximumEventAgeInSeconds"),
+        ] {
+            if let Some(n) = r.values.get(attr).filter(|n| n.is_number()) {
+                config.insert(key.into(), n.clone());
+            }
+        }
+        self.out.event_invoke_configs.push(crate::EventInvokeConfig {
+            function,
+            config: J::Object(config),
+            pos: self.pos,
+        });
+    }
+
+    /// The function (name) a resource's `function_name` names: the value, or the function of the plan
+    /// it refers to; an issue when it is known only after apply.
+    fn function_of(&mut self, r: &Resource) -> Option<String> {
         let function = r.values.get("function_name").and_then(J::as_str).map(str::to_string).or_else(|| {
             let a = self.referenced(r, "function_name", "aws_lambda_function")?;
             self.out.functions.iter().find(|f| f.logical_id == a).map(|f| f.name.clone())
         });
         let Some(function) = function else {
             self.issue(format!("{}.function_name is known only after apply", r.address));
-            return;
+            return None;
         };
-        let function = function.rsplit(':').next().unwrap_or(&function).to_string();
+        Some(function.rsplit(':').next().unwrap_or(&function).to_string())
+    }
+
+    fn event_source_mapping(&mut self, r: &Resource) {
+        let Some(function) = self.function_of(r) else { return };
         let mut mapping = json!({"UUID": r.address, "FunctionArn": format!("arn:{}:lambda:{}:{}:function:{function}", self.settings.partition(), self.settings.region, self.settings.account)});
         if let Some(a) = r.values.get("event_source_arn").and_then(J::as_str) {
             mapping["EventSourceArn"] = json!(a);

@@ -19,7 +19,43 @@ fn settings(params: &[(&str, &str)]) -> Settings {
         region: "eu-west-1".into(),
         stack: "orders".into(),
         parameters: params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        physical_ids: Default::default(),
     }
+}
+
+/// The deployed stack's physical ids stand for generated names: `Ref` of an `AWS::IAM::Role` is its
+/// name, of an `AWS::SQS::Queue` its URL, of an `AWS::SNS::Topic` its ARN (CloudFormation User Guide,
+/// each resource's "Return values"); a resource with a name property keeps it.
+#[test]
+fn physical_ids_name_what_the_template_leaves_unnamed() {
+    let text = r#"{"Resources": {
+        "Role": {"Type": "AWS::IAM::Role", "Properties": {"Policies": [{"PolicyName": "p", "PolicyDocument":
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["sqs:SendMessage", "sns:Publish"],
+             "Resource": [{"Fn::GetAtt": ["Queue", "Arn"]}, {"Ref": "Topic"}]}]}}]}},
+        "Named": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "named-role"}},
+        "Queue": {"Type": "AWS::SQS::Queue"},
+        "Topic": {"Type": "AWS::SNS::Topic"}}}"#;
+    let mut s = settings(&[]);
+    for (logical, physical) in [
+        ("Role", "orders-Role-1A2B3C"),
+        ("Named", "named-role"),
+        ("Queue", "https://sqs.eu-west-1.amazonaws.com/111122223333/orders-Queue-9Z8Y"),
+        ("Topic", "arn:aws:sns:eu-west-1:111122223333:orders-Topic-7X6W"),
+    ] {
+        s.physical_ids.insert(logical.into(), physical.into());
+    }
+    let e = expand(text, "stack.json", &s).unwrap();
+    let role = e.account.role("orders-Role-1A2B3C").expect("the physical name");
+    assert_eq!(role.arn, "arn:aws:iam::111122223333:role/orders-Role-1A2B3C");
+    assert!(e.account.role("named-role").is_some());
+    assert_eq!(
+        role.inline[0].document.json["Statement"][0]["Resource"],
+        serde_json::json!([
+            "arn:aws:sqs:eu-west-1:111122223333:orders-Queue-9Z8Y",
+            "arn:aws:sns:eu-west-1:111122223333:orders-Topic-7X6W"
+        ])
+    );
+    assert!(e.logical_names.is_empty(), "{:?}", e.logical_names);
 }
 
 #[test]
@@ -79,6 +115,18 @@ fn cloudformation_roles_policies_and_functions() {
         "arn:aws:sqs:eu-west-1:111122223333:orders-in"
     );
     assert!(e.logical_names.is_empty(), "the role and the function have names: {:?}", e.logical_names);
+    // The configuration the Lambda service uses the role for, from the resource's properties
+    // (AWS::Lambda::Function TracingConfig, KmsKeyArn, Layers; AWS::Lambda::EventInvokeConfig
+    // DestinationConfig: CloudFormation User Guide, resource reference), with the trigger.
+    let c = &f.config;
+    assert_eq!(c.tracing_mode.as_deref(), Some("Active"));
+    assert_eq!(c.kms_key_arn.as_deref(), Some("arn:aws:kms:eu-west-1:111122223333:key/env-key"));
+    assert_eq!(c.layers, ["arn:aws:lambda:eu-west-1:111122223333:layer:deps:3"]);
+    let mappings = c.event_source_mappings.as_ref().expect("the template's mappings");
+    assert_eq!(mappings[0].event_source_arn.as_deref(), Some("arn:aws:sqs:eu-west-1:111122223333:orders-in"));
+    let invoke = c.event_invoke.as_ref().expect("the EventInvokeConfig");
+    assert_eq!(invoke.on_failure.as_deref(), Some("arn:aws:sqs:eu-west-1:111122223333:orders-in"));
+    assert_eq!(invoke.maximum_retry_attempts, Some(0));
 }
 
 #[test]
@@ -177,4 +225,17 @@ fn terraform_plan() {
         e.event_source_mappings[0].mapping["EventSourceArn"],
         "arn:aws:sqs:eu-west-1:111122223333:orders-in"
     );
+    // What the Lambda service uses the role for, from the provider's attributes (Terraform AWS
+    // provider: aws_lambda_function `tracing_config`, `dead_letter_config`;
+    // aws_lambda_function_event_invoke_config `destination_config`): the SQS trigger, Active
+    // tracing, the dead-letter queue and the on-failure topic.
+    let c = &f.config;
+    assert_eq!(c.tracing_mode.as_deref(), Some("Active"));
+    assert_eq!(c.dead_letter_target.as_deref(), Some("arn:aws:sqs:eu-west-1:111122223333:orders-dlq"));
+    let mappings = c.event_source_mappings.as_ref().expect("the template's mappings");
+    assert_eq!(mappings.len(), 1);
+    assert_eq!(mappings[0].event_source_arn.as_deref(), Some("arn:aws:sqs:eu-west-1:111122223333:orders-in"));
+    let invoke = c.event_invoke.as_ref().expect("the event invoke config");
+    assert_eq!(invoke.on_failure.as_deref(), Some("arn:aws:sns:eu-west-1:111122223333:orders-failed"));
+    assert_eq!((invoke.on_success.as_deref(), invoke.maximum_retry_attempts), (None, Some(1)));
 }

@@ -69,9 +69,15 @@ fn summary(account: &Account) -> BTreeMap<String, serde_json::Value> {
         out.insert(format!("policy {}", p.arn), p.document.json.clone());
     }
     for f in &account.functions {
+        // The configuration the Lambda service uses the role for (its mappings in any order).
+        let mut config = f.config.clone();
+        if let Some(m) = config.event_source_mappings.as_mut() {
+            m.sort_by(|a, b| a.uuid.cmp(&b.uuid));
+        }
         out.insert(
             format!("function {}", f.name),
-            serde_json::json!({"arn": f.arn, "role": f.role, "env": f.environment}),
+            serde_json::json!({"arn": f.arn, "role": f.role, "env": f.environment,
+                "config": format!("{config:?}")}),
         );
     }
     out
@@ -189,4 +195,32 @@ fn single_item_forms_trust_policies_and_more_destinations() {
             assert!(template.get(name).is_some(), "{name}: {template}");
         }
     }
+}
+
+/// What the Lambda service uses the role for comes through the SAM transform: `Tracing` as
+/// `TracingConfig.Mode`, `VpcConfig`, `DeadLetterQueue.TargetArn` as `DeadLetterConfig.TargetArn`, and
+/// `EventInvokeConfig` as an `AWS::Lambda::EventInvokeConfig` whose `OnFailure` without `Destination`
+/// names the queue SAM creates (AWS SAM Developer Guide, AWS::Serverless::Function, properties
+/// Tracing, DeadLetterQueue and EventInvokeConfig:
+/// https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-resource-function.html).
+/// The translator agrees (the summaries above compare the configuration too).
+#[test]
+fn the_function_configuration_comes_through_the_transform() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sam/basic.yaml");
+    let x = expand(&std::fs::read_to_string(&path).unwrap(), "basic.yaml", &Settings::default()).unwrap();
+    let orders = x.account.functions.iter().find(|f| f.name == "Orders").unwrap();
+    let c = &orders.config;
+    assert_eq!(c.tracing_mode.as_deref(), Some("Active"), "from Globals");
+    assert_eq!(c.vpc.as_ref().unwrap().subnet_ids, ["subnet-1"]);
+    assert_eq!(c.dead_letter_target.as_deref(), Some("arn:aws:sqs:us-east-1:123456789012:Dlq"));
+    let invoke = c.event_invoke.as_ref().expect("the EventInvokeConfig");
+    assert_eq!(invoke.on_success.as_deref(), Some("arn:aws:sns:us-east-1:123456789012:Topic"));
+    assert_eq!(
+        invoke.on_failure.as_deref(),
+        Some("arn:aws:sqs:us-east-1:123456789012:OrdersEventInvokeConfigOnFailureQueue")
+    );
+    assert!(c.event_invoke_read);
+    assert_eq!(c.event_source_mappings.as_deref(), Some(&[][..]), "no triggers: none, not unknown");
+    let plain = x.account.functions.iter().find(|f| f.name == "Plain").unwrap();
+    assert_eq!(plain.config.tracing_mode, None, "Tracing: Disabled writes no TracingConfig");
 }

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::{is_access_denied_code, Event, PrincipalFilter, UserIdentity};
 use crate::map::{Mapping, ResourceKnowledge};
-use crate::usage::{Origin, Usage};
+use crate::usage::{CallContext, Origin, Usage};
 
 /// The outcome of a recorded call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -224,11 +224,25 @@ impl RecordedCall {
             } else {
                 usage.add_use(action, &self.time, Origin::Recording)
             };
-            if self.unknown_resources.contains(action) {
+            let unknown = self.unknown_resources.contains(action);
+            if unknown {
                 resources.unknown += 1;
             }
             for r in self.resources_of(action) {
                 resources.add(r);
+            }
+            // Each call, for `diff`'s calls: a local run's context (source IP, TLS to AWS) is not
+            // production's, so none is recorded.
+            let denied = self.status == Status::Denied;
+            let called = self.resources_of(action).to_vec();
+            match (called.is_empty(), unknown) {
+                (false, _) => {
+                    for r in &called {
+                        usage.record_call(action, r, denied, CallContext::default());
+                    }
+                }
+                (true, false) => usage.record_call(action, "*", denied, CallContext::default()),
+                (true, true) => {}
             }
         }
     }

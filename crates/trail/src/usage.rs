@@ -245,7 +245,9 @@ impl Usage {
         }
     }
 
-    fn record_call(&mut self, action: &str, resource: &str, denied: bool, context: CallContext) {
+    /// Counts one call of `action` on `resource` (`*` for an action without resource types), with
+    /// the request context it had; past [`MAX_CALLS`] distinct calls, only `calls_dropped` grows.
+    pub fn record_call(&mut self, action: &str, resource: &str, denied: bool, context: CallContext) {
         let key = (action.to_string(), resource.to_string());
         if !self.calls.contains_key(&key) && self.calls.len() >= MAX_CALLS {
             self.calls_dropped += 1;

@@ -317,3 +317,36 @@ pub fn create_sqs_queue(endpoint: &str, name: &str) -> String {
     assert!(out.status.success(), "CreateQueue {name}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
+
+/// A policy document of the given statements (JSON text, comma-separated).
+pub fn doc(statements: &str) -> String {
+    format!(r#"{{"Version":"2012-10-17","Statement":[{statements}]}}"#)
+}
+
+/// Seeds the emulator with the scene the exec and record tests share: user `dev`, who may
+/// `sts:AssumeRole` anywhere, with a profile `dev` in `dir`; role `orders-role` with `role_policy`
+/// (statements), trusted by `dev` (and by the Lambda service when `trust_lambda`); function
+/// `orders` with `env`. Returns the role's ARN.
+pub async fn seed_developer_and_function(
+    endpoint: &str,
+    dir: &std::path::Path,
+    role_policy: &str,
+    trust_lambda: bool,
+    env: &[(&str, &str)],
+) -> String {
+    let cfg = sdk_config(endpoint, None);
+    let iam = iam_client(&cfg);
+    let assume = doc(r#"{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}"#);
+    let user_arn = create_user(&iam, "dev", &[("assume", &assume)], &[]).await;
+    let lambda =
+        r#"{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"},"#;
+    let trust = doc(&format!(
+        r#"{}{{"Effect":"Allow","Principal":{{"AWS":"{user_arn}"}},"Action":"sts:AssumeRole"}}"#,
+        if trust_lambda { lambda } else { "" }
+    ));
+    let role = create_role(&iam, "orders-role", &trust, &[("app", &doc(role_policy))], &[]).await;
+    create_function(&lambda_client(&cfg), "orders", &role, env).await;
+    let key = create_access_key(&iam, "dev").await;
+    super::write_profile(dir, "dev", &key.access_key_id, &key.secret_access_key, "us-east-1");
+    role
+}

@@ -253,8 +253,10 @@ fn strings(v: &Value, key: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The configuration fields of `get-function-configuration` the Lambda service uses the role for.
-fn read_function_config(value: &Value) -> FunctionConfig {
+/// The configuration fields of `get-function-configuration` the Lambda service uses the role for
+/// (`PackageType`, `LoggingConfig`, `TracingConfig`, `VpcConfig`, `DeadLetterConfig`, `KMSKeyArn`,
+/// `FileSystemConfigs`, `SnapStart`, `Layers[].Arn`); other sources (templates) build that shape.
+pub fn read_function_config(value: &Value) -> FunctionConfig {
     let vpc = value.get("VpcConfig").map(|v| VpcConfig {
         subnet_ids: strings(v, "SubnetIds"),
         security_group_ids: strings(v, "SecurityGroupIds"),

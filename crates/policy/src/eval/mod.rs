@@ -488,7 +488,9 @@ fn resource_account<'a>(request: &Request<'a>) -> Option<&'a str> {
         return Some(acct);
     }
     let acct = request.resource.split(':').nth(4)?;
-    (!acct.is_empty() && acct != "aws").then_some(acct)
+    // A pattern (`arn:aws:logs:*:*:*`, an analysis's witness) names no account of its own: it is
+    // not a cross-account request.
+    (!acct.is_empty() && acct != "aws" && !acct.contains(['*', '?'])).then_some(acct)
 }
 
 /// Decides one request against a set of policies, as AWS would for a real request.
@@ -879,6 +881,20 @@ mod tests {
             "arn:aws:s3:::b/k",
         );
         assert_eq!(d.reason, Some(DenyReason::NoAllow));
+    }
+
+    /// A resource pattern whose account is a wildcard (a witness of an analysis, not a request AWS
+    /// would see) is judged in the principal's own account: an identity allow suffices.
+    #[test]
+    fn a_wildcard_account_is_not_another_account() {
+        let allow_logs = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"logs:PutLogEvents","Resource":"arn:aws:logs:*:*:*"}]}"#;
+        let set = PolicySet { identity: vec![pol("p", allow_logs)], ..Default::default() };
+        assert_eq!(decide(&set, USER, "logs:PutLogEvents", "arn:aws:logs:*:*:*").verdict, Verdict::Allow);
+        // A concrete other account still needs its resource policy.
+        let other = "arn:aws:logs:us-east-1:444455556666:log-group:g:log-stream:s";
+        let any = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"logs:PutLogEvents","Resource":"*"}]}"#;
+        let set = PolicySet { identity: vec![pol("p", any)], ..Default::default() };
+        assert_eq!(decide(&set, USER, "logs:PutLogEvents", other).reason, Some(DenyReason::ResourcePolicy));
     }
 
     #[test]
