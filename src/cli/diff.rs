@@ -60,7 +60,7 @@ pub fn run(args: &DiffArgs, global: &GlobalArgs, style: &Style) -> CliResult {
     let profile = global.profile.clone().unwrap_or_else(|| "default".to_string());
     let loaded =
         load_accounts(global, Some(&profile), Some(&args.function), args.function_profile.as_deref())?;
-    let (function, local, prod) = subjects(&loaded, &args.function, &profile)?;
+    let (function, mut local, mut prod) = subjects(&loaded, &args.function, &profile)?;
     let norm = normalization(&args.map, function, &local)?;
 
     let filter = PrincipalFilter::Role {
@@ -70,8 +70,12 @@ pub fn run(args: &DiffArgs, global: &GlobalArgs, style: &Style) -> CliResult {
     };
     let replayed = replay(&args.trail, global, &filter, function.account(), style)?;
     let mut notes: Vec<String> = loaded.notes.clone();
+    if let Some(r) = &replayed {
+        notes.extend(super::source::trail_resource_policies(global, &mut [&mut local, &mut prod], &r.usage)?);
+    }
+    // The two sides of one account share notes (its organization policies, its resource
+    // policies): say each once.
     for n in local.notes.iter().chain(&prod.notes) {
-        // The two sides of one account share notes (its organization policies): say each once.
         if !notes.contains(n) {
             notes.push(n.clone());
         }

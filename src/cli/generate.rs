@@ -43,12 +43,16 @@ pub struct GenerateArgs {
 }
 
 pub fn run(args: &GenerateArgs, global: &GlobalArgs, style: &Style) -> CliResult {
-    let (target, loading_note) = target_with_grant(args, global)?;
+    let (mut target, loading_note) = target_with_grant(args, global)?;
     let Some(r) = replay(&args.trail, global, &target.filter, target.account.as_deref(), style)? else {
         return Err(CliError::usage("no CloudTrail to read: generate needs --trail").with_hint(
             "use --trail lookup (management events, last 90 days), --trail s3://BUCKET/PREFIX, or --trail PATH to log files",
         ));
     };
+    let mut resource_notes = Vec::new();
+    if let Some(s) = target.subject.as_mut() {
+        resource_notes = super::source::trail_resource_policies(global, &mut [s], &r.usage)?;
+    }
     ensure_successful_calls(&r, &target.label)?;
     let needs = configuration_needs(args, &target);
     let options = Options {
@@ -61,6 +65,7 @@ pub fn run(args: &GenerateArgs, global: &GlobalArgs, style: &Style) -> CliResult
     g.notes.splice(0..0, loading_note);
     g.notes.extend(needs.iter().flat_map(|n| n.notes.iter().cloned()));
     g.notes.extend(r.notes.iter().cloned());
+    g.notes.extend(resource_notes);
     if !r.usage.unmapped.is_empty() {
         let list: Vec<String> = r.usage.unmapped.keys().map(|(s, n)| format!("{s} {n}")).collect();
         g.notes.push(format!(
@@ -189,6 +194,17 @@ fn print_notes(g: &Generated, size_limit: usize, verbose: bool, style: &Style) {
             let res = if m.resource.is_empty() { String::new() } else { format!(" on {}", m.resource) };
             eprintln!("  missing: {}{res}: {}", m.action, m.reason);
         }
+    }
+    for m in &g.missing_in_resource_policies {
+        let deny = m
+            .denied_by
+            .as_ref()
+            .map(|d| format!("; its statement {d} must stop matching"))
+            .unwrap_or_default();
+        eprintln!(
+            "  missing in the {}: {} on {}: {}{deny}; it needs {}",
+            m.policy, m.action, m.resource, m.reason, m.statement
+        );
     }
     if g.unobservable.is_empty() {
         return;

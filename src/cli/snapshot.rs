@@ -11,7 +11,7 @@ use super::{CliError, CliResult, GlobalArgs, Style};
 /// Arguments of `iamfit snapshot`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Writes DIR/account.json (as `aws iam get-account-authorization-details`), DIR/functions/NAME.json\n(as `aws lambda get-function-configuration`), DIR/functions/NAME.event-source-mappings.json (as `aws lambda\nlist-event-source-mappings --function-name NAME`), DIR/functions/NAME.event-invoke-config.json (as `aws lambda\nget-function-event-invoke-config --function-name NAME`, when the function has one) and DIR/identities/PROFILE.json\n(as `aws sts get-caller-identity`).\nWith --org, also DIR/organization/organization.json (as `aws organizations\ndescribe-organization`) and DIR/organization/accounts/ACCOUNT_ID.json (the levels root to\naccount, each with its SCPs and RCPs as `aws organizations describe-policy` prints them)."
+    after_help = "Writes DIR/account.json (as `aws iam get-account-authorization-details`), DIR/functions/NAME.json\n(as `aws lambda get-function-configuration`), DIR/functions/NAME.event-source-mappings.json (as `aws lambda\nlist-event-source-mappings --function-name NAME`), DIR/functions/NAME.event-invoke-config.json (as `aws lambda\nget-function-event-invoke-config --function-name NAME`, when the function has one), DIR/identities/PROFILE.json\n(as `aws sts get-caller-identity`), DIR/resource-policies/SERVICE/FILE.json for the resources in play (as `aws kms\nget-key-policy`, `aws s3api get-bucket-policy`, ...: see docs/reference.md).\nWith --org, also DIR/organization/organization.json (as `aws organizations\ndescribe-organization`) and DIR/organization/accounts/ACCOUNT_ID.json (the levels root to\naccount, each with its SCPs and RCPs as `aws organizations describe-policy` prints them)."
 )]
 pub struct SnapshotArgs {
     /// The folder to write (created if needed).
@@ -39,8 +39,9 @@ pub fn run(args: &SnapshotArgs, global: &GlobalArgs, style: &Style) -> CliResult
         return Err(CliError::usage("`iamfit snapshot` reads from AWS: drop --snapshot"));
     }
     let profile = global.profile.clone().unwrap_or_else(|| "default".to_string());
-    let mut account = iamfit_aws::sources::collect_snapshot(&live_options(global), &profile, &args.function)
-        .map_err(source_error)?;
+    let (mut account, notes) =
+        iamfit_aws::sources::collect_snapshot(&live_options(global), &profile, &args.function)
+            .map_err(source_error)?;
     if args.org {
         let org = iamfit_aws::sources::collect_organization(&live_options(global), &account)
             .map_err(source_error)?;
@@ -62,14 +63,18 @@ pub fn run(args: &SnapshotArgs, global: &GlobalArgs, style: &Style) -> CliResult
                 style.note(n);
             }
         }
+        for n in &notes {
+            style.note(n);
+        }
         style.note(&format!(
-            "wrote {}: {} users, {} groups, {} roles, {} managed policies, {} functions, profile {profile}",
+            "wrote {}: {} users, {} groups, {} roles, {} managed policies, {} functions, {} resource policies, profile {profile}",
             args.out.display(),
             account.users.len(),
             account.groups.len(),
             account.roles.len(),
             account.policies.len(),
-            account.functions.len()
+            account.functions.len(),
+            account.resource_policies.len()
         ));
     }
     Ok(ExitCode::SUCCESS)

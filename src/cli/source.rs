@@ -195,6 +195,17 @@ pub fn load_accounts(
     Ok(Loaded { local_account: sides.local, function_account: sides.function, notes: sides.notes })
 }
 
+/// Adds to the subjects the resource policies of the resources the trail shows (read live; a
+/// snapshot already holds every policy it has); returns the notes.
+pub fn trail_resource_policies(
+    global: &GlobalArgs,
+    subjects: &mut [&mut Subject],
+    usage: &iamfit_trail::usage::Usage,
+) -> Result<Vec<String>, CliError> {
+    let source = account_source(global)?;
+    resolve::add_usage_resource_policies(source.as_ref(), subjects, usage).map_err(source_error)
+}
+
 /// The subject for a principal ARN (role, role session, or user), from the snapshot or AWS.
 pub fn load_principal(global: &GlobalArgs, arn: &str) -> Result<Subject, CliError> {
     resolve::principal_subject(account_source(global)?.as_ref(), arn).map_err(source_error)

@@ -27,15 +27,20 @@ pub struct UsageArgs {
 
 pub fn run(args: &UsageArgs, global: &GlobalArgs, style: &Style) -> CliResult {
     check_format("usage", TEXT_FORMATS, global.output)?;
-    let target = replay_target(&args.who, &args.trail, global)?;
+    let mut target = replay_target(&args.who, &args.trail, global)?;
     let Some(r) = replay(&args.trail, global, &target.filter, target.account.as_deref(), style)? else {
         return Err(CliError::usage("no CloudTrail to read: usage needs --trail")
             .with_hint("use --trail lookup (management events, last 90 days), --trail s3://BUCKET/PREFIX, or --trail PATH to log files"));
     };
+    let mut resource_notes = Vec::new();
+    if let Some(s) = target.subject.as_mut() {
+        resource_notes = super::source::trail_resource_policies(global, &mut [s], &r.usage)?;
+    }
     let needs = target.function.as_ref().map(|f| service_needs(f, Catalog::get())).unwrap_or_default();
-    let report = usage_report(&target.label, &r, target.subject.as_ref(), &needs, Catalog::get());
+    let mut report = usage_report(&target.label, &r, target.subject.as_ref(), &needs, Catalog::get());
+    report.notes.extend(resource_notes);
     print(&report, global.output, style)?;
-    if r.partial() {
+    if report.partial {
         style.warn(&format!(
             "the result is partial: {} file(s) could not be read and {} record(s) were malformed (exit status {EXIT_PARTIAL})",
             r.failed.len(),
@@ -44,6 +49,37 @@ pub fn run(args: &UsageArgs, global: &GlobalArgs, style: &Style) -> CliResult {
         return Ok(ExitCode::from(EXIT_PARTIAL));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The calls of the evidence decided against today's policies (the resource's own policy included):
+/// a count, and the denied ones (at most ten; every one in -o json).
+fn calls_text(c: &iamfit_core::analyze::usage::CoverageReport, style: &Style) -> String {
+    let mut s = String::new();
+    if c.calls_allowed + c.calls_denied == 0 {
+        return s;
+    }
+    s += &format!(
+        "{} {} distinct calls with a resource, decided with today's policies: {} allowed, {} denied\n",
+        style.bold("CALLS"),
+        c.calls_allowed + c.calls_denied,
+        c.calls_allowed,
+        c.calls_denied
+    );
+    let denied: Vec<_> = c.calls.iter().filter(|k| k.decision != "allow").collect();
+    for k in denied.iter().take(10) {
+        s += &format!(
+            "  {} {} on {}: {} ({})\n",
+            style.verdict(k.decision),
+            k.action,
+            k.resource,
+            k.layer.as_deref().unwrap_or("?"),
+            k.reason.as_deref().unwrap_or("")
+        );
+    }
+    if denied.len() > 10 {
+        s += &format!("  ... and {} more (see -o json)\n", denied.len() - 10);
+    }
+    s
 }
 
 impl Report for UsageReport {
@@ -115,6 +151,7 @@ impl Report for UsageReport {
                 c.unused,
                 c.unobservable
             );
+            s += &calls_text(c, style);
         }
         for n in &self.notes {
             s += &format!("{} {n}\n", style.dim("note:"));

@@ -22,6 +22,7 @@ mod emulator_smoke;
 mod exec_emulator;
 mod explain_emulator;
 mod live_diff;
+mod live_resource_policies;
 mod live_service_needs;
 mod organization_policies;
 mod record_emulator;

@@ -100,6 +100,10 @@ where
     if status == Some(404)
         || code == "NoSuchEntity"
         || code == "ResourceNotFoundException"
+        || code == "NotFoundException"
+        || code == "RepositoryNotFoundException"
+        || code == "QueueDoesNotExist"
+        || code == "AWS.SimpleQueueService.NonExistentQueue"
         || code == "NoSuchBucket"
         || code == "NoSuchKey"
     {

@@ -13,6 +13,7 @@ pub mod lookup;
 pub mod organization;
 pub mod process;
 pub mod record;
+pub mod resource_policies;
 pub mod runtime;
 pub mod s3;
 pub mod sources;

@@ -4,15 +4,17 @@
 
 use std::sync::{Arc, Mutex};
 
+use iamfit_core::account::resources::{in_play, InPlay};
 use iamfit_core::account::Account;
 use iamfit_core::source::{
-    AccountNeeds, AccountSource, Evidence, LoadedAccount, SourceError, UsageCollector, UsageQuery,
-    UsageSource,
+    AccountNeeds, AccountSource, Evidence, LoadedAccount, ResourceRead, SourceError, UsageCollector,
+    UsageQuery, UsageSource,
 };
 use iamfit_trail::read::{self, Collector, ReadOptions, ReadStats};
 use iamfit_trail::{Event, PrincipalFilter};
 
 use crate::live::{self, LiveError, LiveOptions};
+use crate::resource_policies;
 use crate::runtime::block_on;
 use crate::s3::{self, Narrowing, S3Location};
 
@@ -81,6 +83,7 @@ impl LiveAccount {
                 if notes.is_empty() {
                     notes.push("live: read from AWS".into());
                 }
+                notes.extend(add_resource_policies(&config, &mut account, needs).await);
                 Ok(LoadedAccount { account, notes })
             }
             Err(e @ LiveError::AccessDenied { .. }) => {
@@ -95,11 +98,28 @@ impl LiveAccount {
                 for f in &needs.functions {
                     whole.functions.push(live::function(&config, f).await?);
                 }
+                notes.extend(add_resource_policies(&config, &mut whole, needs).await);
                 Ok(LoadedAccount { account: whole, notes })
             }
             Err(e) => Err(e),
         }
     }
+}
+
+/// Reads the resource policies of the resources the needed principals' policies name into the
+/// account; returns the notes (unreadable policies, calls and wall time).
+async fn add_resource_policies(
+    config: &aws_config::SdkConfig,
+    account: &mut Account,
+    needs: &AccountNeeds,
+) -> Vec<String> {
+    let subjects = iamfit_core::resolve::needed_subjects(account, needs);
+    let wanted = in_play(&subjects.iter().collect::<Vec<_>>(), None);
+    let read = resource_policies::read(config, &wanted).await;
+    let notes = read.figures().into_iter().collect();
+    account.resource_policies.extend(read.policies);
+    account.unread_resource_policies.extend(read.unread);
+    notes
 }
 
 /// The region of a function ARN (`arn:aws:lambda:REGION:...`).
@@ -118,6 +138,20 @@ impl AccountSource for LiveAccount {
         block_on(crate::organization::attach(&self.opts, &mut loaded.account))?;
         loaded.notes.extend(crate::organization::read_note(&self.opts, &loaded.account));
         Ok(loaded)
+    }
+
+    fn resource_policies(&self, resources: &[InPlay]) -> Result<ResourceRead, SourceError> {
+        if resources.is_empty() {
+            return Ok(ResourceRead::default());
+        }
+        let read = block_on(async {
+            let config = live::sdk_config(&self.opts).await?;
+            Ok::<_, LiveError>(resource_policies::read(&config, resources).await)
+        })?
+        .map_err(|e| with_endpoint(e, &self.opts))?;
+        // Each unread policy becomes a note on the subjects it is added to.
+        let notes = read.figures().into_iter().collect();
+        Ok(ResourceRead { policies: read.policies, unread: read.unread, notes })
     }
 }
 
@@ -269,12 +303,14 @@ pub fn collect_organization(
 }
 
 /// Reads the whole account for a snapshot: `GetAccountAuthorizationDetails`, the caller identity
-/// (stored under `profile`) and the named functions.
+/// (stored under `profile`), the named functions, and the resource policies of the resources in
+/// play for the profile's principal and the functions' roles. Returns the account and the notes of
+/// the resource-policy reads.
 pub fn collect_snapshot(
     opts: &LiveOptions,
     profile: &str,
     functions: &[String],
-) -> Result<Account, SourceError> {
+) -> Result<(Account, Vec<String>), SourceError> {
     let result = block_on(async {
         let config = live::sdk_config(opts).await?;
         let identity = live::caller_identity(&config).await?;
@@ -283,7 +319,19 @@ pub fn collect_snapshot(
         for f in functions {
             account.functions.push(live::function(&config, f).await?);
         }
-        Ok::<_, LiveError>(account)
+        let needs = AccountNeeds {
+            identity: Some(profile.to_string()),
+            functions: functions.to_vec(),
+            ..Default::default()
+        };
+        let mut notes: Vec<String> = add_resource_policies(&config, &mut account, &needs).await;
+        notes.extend(
+            account
+                .unread_resource_policies
+                .iter()
+                .map(|u| format!("{}; the snapshot holds no file for it", u.note())),
+        );
+        Ok::<_, LiveError>((account, notes))
     })?;
     result.map_err(|e| with_endpoint(e, opts))
 }

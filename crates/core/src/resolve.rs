@@ -5,6 +5,7 @@
 use iamfit_policy::eval::{Principal, PrincipalKind};
 use iamfit_trail::PrincipalFilter;
 
+use crate::account::resources::{in_play, InPlay};
 use crate::account::{function_name, Account, CallerIdentity, Function, Subject};
 use crate::source::{AccountNeeds, AccountSource, LoadedAccount, SourceError};
 
@@ -172,4 +173,46 @@ pub fn load_sides(
             Ok(Sides { local: local.account, function: remote.account, notes })
         }
     }
+}
+
+/// Reads, through `source`, the resource policies of the resources `usage` shows that the
+/// subjects' own policies do not name (those came with the account), and adds them to every
+/// subject (an unreadable one is a note on each and makes it partial). Returns the source's notes
+/// (the number of calls and their wall time, for a live source).
+pub fn add_usage_resource_policies(
+    source: &dyn AccountSource,
+    subjects: &mut [&mut Subject],
+    usage: &iamfit_trail::usage::Usage,
+) -> Result<Vec<String>, SourceError> {
+    let wanted: Vec<InPlay> = {
+        let refs: Vec<&Subject> = subjects.iter().map(|s| &**s).collect();
+        let named = in_play(&refs, None);
+        in_play(&refs, Some(usage)).into_iter().filter(|r| !named.contains(r)).collect()
+    };
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let read = source.resource_policies(&wanted)?;
+    for s in subjects.iter_mut() {
+        s.add_resource_policies(&read.policies, &read.unread);
+    }
+    Ok(read.notes)
+}
+
+/// The subjects of the principals `needs` names (the profile's identity, the functions' roles, the
+/// roles and users), as far as the account resolves them.
+pub fn needed_subjects(account: &Account, needs: &AccountNeeds) -> Vec<Subject> {
+    let mut out = Vec::new();
+    if let Some(id) = needs.identity.as_deref().and_then(|p| account.identity(p).ok()) {
+        out.extend(account.identity_subject(id).ok());
+    }
+    for f in needs.functions.iter().filter_map(|f| account.function(f).ok()) {
+        out.extend(account.role_subject(&f.role, function_name(&f.name)).ok());
+    }
+    out.extend(needs.roles.iter().filter_map(|r| account.role_subject(r, "session").ok()));
+    for u in &needs.users {
+        let id = CallerIdentity { arn: u.clone(), ..Default::default() };
+        out.extend(account.identity_subject(&id).ok());
+    }
+    out
 }

@@ -184,10 +184,33 @@ pub struct LoadedAccount {
     pub notes: Vec<String>,
 }
 
+/// Resource policies read on request ([`AccountSource::resource_policies`]).
+#[derive(Debug, Clone, Default)]
+pub struct ResourceRead {
+    /// The policies of the resources that have one.
+    pub policies: Vec<crate::account::resources::ResourcePolicy>,
+    /// The resources whose policy could not be read.
+    pub unread: Vec<crate::account::resources::Unread>,
+    /// What the user should know (the number of calls and their wall time; each unread policy is
+    /// a note of the subjects it is added to).
+    pub notes: Vec<String>,
+}
+
 /// The port for account state: a live account, a snapshot folder, a template, organization data.
 pub trait AccountSource {
-    /// Loads at least what `needs` names (a source may deliver more, as a snapshot does).
+    /// Loads at least what `needs` names (a source may deliver more, as a snapshot does). The
+    /// resource policies of the resources the loaded principals' policies name are part of it.
     fn load(&self, needs: &AccountNeeds) -> Result<LoadedAccount, SourceError>;
+
+    /// Reads the resource policies of more resources in play (those a trail shows). The default
+    /// reads nothing: a source such as a snapshot delivers every policy it holds in [`Self::load`].
+    fn resource_policies(
+        &self,
+        resources: &[crate::account::resources::InPlay],
+    ) -> Result<ResourceRead, SourceError> {
+        let _ = resources;
+        Ok(ResourceRead::default())
+    }
 }
 
 /// Where the documents of managed policies come from when a source names only their ARNs (a

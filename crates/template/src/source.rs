@@ -128,6 +128,32 @@ impl TemplateOverlay {
     }
 }
 
+/// Reads through the deployed source the resource policies in play for the template's principals
+/// that the base did not deliver (it read its own principals' only); returns its notes.
+fn template_resource_policies(
+    base: &dyn AccountSource,
+    account: &mut iamfit_core::account::Account,
+    needs: &AccountNeeds,
+) -> Result<Vec<String>, SourceError> {
+    use iamfit_core::account::resources::in_play;
+    let subjects = iamfit_core::resolve::needed_subjects(account, needs);
+    let known = iamfit_core::account::resources::ResourcePolicies::new(&account.resource_policies);
+    let wanted: Vec<_> = in_play(&subjects.iter().collect::<Vec<_>>(), None)
+        .into_iter()
+        .filter(|r| {
+            known.for_resource(&r.arn).is_none()
+                && !account.unread_resource_policies.iter().any(|u| u.resource == *r)
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let read = base.resource_policies(&wanted)?;
+    account.resource_policies.extend(read.policies);
+    account.unread_resource_policies.extend(read.unread);
+    Ok(read.notes)
+}
+
 impl AccountSource for TemplateOverlay {
     fn load(&self, needs: &AccountNeeds) -> Result<LoadedAccount, SourceError> {
         let from_template = self.template.load(needs)?;
@@ -152,6 +178,15 @@ impl AccountSource for TemplateOverlay {
         account.functions.extend(template.functions);
         let mut notes = base.notes;
         notes.extend(from_template.notes);
+        notes.extend(template_resource_policies(self.base.as_ref(), &mut account, needs)?);
         Ok(LoadedAccount { account, notes })
+    }
+
+    /// The deployed source reads them: a template holds no resource policies.
+    fn resource_policies(
+        &self,
+        resources: &[iamfit_core::account::resources::InPlay],
+    ) -> Result<iamfit_core::source::ResourceRead, SourceError> {
+        self.base.resource_policies(resources)
     }
 }

@@ -221,6 +221,9 @@ pub struct Account {
     /// The organization's SCPs and RCPs by account and level, and its management account; `None`
     /// when unknown (no `organization/` folder in the snapshot).
     pub organization: Option<organization::Organization>,
+    /// Resource policies in play that could not be read (a live read refused): the decisions on
+    /// those resources are partial.
+    pub unread_resource_policies: Vec<resources::Unread>,
 }
 
 /// A problem resolving a principal or function in the account.
@@ -281,6 +284,25 @@ pub struct Subject {
 }
 
 impl Subject {
+    /// Adds resource policies (those of the resources a trail shows, read after the subject was
+    /// built); each policy in play that could not be read is a note and makes the view partial.
+    pub fn add_resource_policies(
+        &mut self,
+        more: &[resources::ResourcePolicy],
+        unread: &[resources::Unread],
+    ) {
+        if !more.is_empty() {
+            self.resources = self.resources.with(more);
+        }
+        for u in unread {
+            let note = u.note();
+            if !self.notes.contains(&note) {
+                self.notes.push(note);
+            }
+        }
+        self.partial |= !unread.is_empty();
+    }
+
     /// The policy set for a request on `resource`: the subject's policies plus the resource's own
     /// policy when it is known.
     pub fn policies_for(&self, resource: &str) -> std::borrow::Cow<'_, PolicySet> {
@@ -396,6 +418,7 @@ impl Account {
         self.add_boundary(&mut subject, role.boundary.as_deref());
         self.add_organization(&mut subject, account);
         subject.policies = subject.graph.policy_set();
+        subject.add_resource_policies(&[], &self.unread_resource_policies);
         Ok(subject)
     }
 
@@ -440,6 +463,7 @@ impl Account {
                 self.add_boundary(&mut subject, user.boundary.as_deref());
                 self.add_organization(&mut subject, &identity.account_or_arn());
                 subject.policies = subject.graph.policy_set();
+                subject.add_resource_policies(&[], &self.unread_resource_policies);
                 Ok(subject)
             }
             PrincipalKind::AssumedRole => {

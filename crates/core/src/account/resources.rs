@@ -15,7 +15,8 @@ use iamfit_policy::eval::NamedPolicy;
 /// The services whose resource policies iamfit reads, with their snapshot folder and get call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ResourceService {
-    /// `aws kms get-key-policy --key-id KEY --policy-name default`: `{"Policy": TEXT, ...}`.
+    /// `aws kms get-key-policy --key-id KEY --policy-name default`: `{"Policy": TEXT}` (newer AWS CLIs
+    /// add `"PolicyName"`).
     Kms,
     /// `aws s3api get-bucket-policy --bucket B`: `{"Policy": TEXT}`.
     S3,
@@ -87,14 +88,20 @@ impl ResourceService {
         match self {
             ResourceService::Sqs => json!({"Attributes": {"Policy": text}}),
             ResourceService::Sns => json!({"Attributes": {"Policy": text, "TopicArn": arn}}),
-            ResourceService::SecretsManager => json!({"ARN": arn, "Name": name, "ResourcePolicy": text}),
+            ResourceService::SecretsManager => {
+                // The name without the random suffix the service adds to the ARN (`db-AbCdEf`).
+                let name = name
+                    .rsplit_once('-')
+                    .filter(|(_, x)| x.len() == 6 && x.chars().all(|c| c.is_ascii_alphanumeric()))
+                    .map_or(name, |(n, _)| n);
+                json!({"ARN": arn, "Name": name, "ResourcePolicy": text})
+            }
             ResourceService::Events => json!({"Name": name, "Arn": arn, "Policy": text}),
             ResourceService::Ecr => json!({
                 "registryId": arn.split(':').nth(4).unwrap_or_default(),
                 "repositoryName": name,
                 "policyText": text
             }),
-            ResourceService::Kms => json!({"Policy": text, "PolicyName": "default"}),
             _ => json!({"Policy": text}),
         }
     }
@@ -123,6 +130,9 @@ impl ResourcePolicy {
     /// bucket's objects, for DynamoDB the table's indexes and streams, for Lambda the function's
     /// versions and aliases.
     pub fn governs(&self, resource: &str) -> bool {
+        if self.service == ResourceService::SecretsManager {
+            return secret_governs(&self.arn, resource);
+        }
         let Some(rest) = resource.strip_prefix(self.arn.as_str()) else { return false };
         rest.is_empty()
             || match self.service {
@@ -133,6 +143,28 @@ impl ResourcePolicy {
                 _ => false,
             }
     }
+}
+
+/// Whether `suffix` is the `-` and six characters Secrets Manager appends to a secret's name (or
+/// the `-??????` a policy writes for them).
+fn is_secret_suffix(suffix: &str) -> bool {
+    suffix
+        .strip_prefix('-')
+        .is_some_and(|s| s.chars().count() == 6 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '?'))
+}
+
+/// Whether the policy of the secret `policy_arn` (with or without its random suffix) governs a
+/// request on `resource` (the secret's ARN with its suffix, without it, or with `-??????`).
+fn secret_governs(policy_arn: &str, resource: &str) -> bool {
+    let base = |arn: &str| -> String {
+        match arn.char_indices().rev().nth(6) {
+            Some((i, '-')) if arn.get(i..).is_some_and(is_secret_suffix) => {
+                arn.get(..i).unwrap_or(arn).to_string()
+            }
+            _ => arn.to_string(),
+        }
+    };
+    policy_arn == resource || base(policy_arn) == base(resource)
 }
 
 /// The resource policies known for an account, shared by its subjects.
@@ -168,6 +200,154 @@ impl ResourcePolicies {
     /// The known policies.
     pub fn iter(&self) -> impl Iterator<Item = &ResourcePolicy> {
         self.0.iter().map(|(p, _)| p)
+    }
+
+    /// These policies and `more` (a policy already known for the same resource is kept).
+    pub fn with(&self, more: &[ResourcePolicy]) -> ResourcePolicies {
+        let mut all: Vec<ResourcePolicy> = self.iter().cloned().collect();
+        for p in more {
+            if !all.iter().any(|q| q.service == p.service && q.arn == p.arn) {
+                all.push(p.clone());
+            }
+        }
+        ResourcePolicies::new(&all)
+    }
+}
+
+/// A resource whose resource-based policy is in play: its service and the ARN its policy is read for
+/// (a bucket's ARN for its objects, a table's for its indexes, the unqualified function's).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InPlay {
+    /// The service.
+    pub service: ResourceService,
+    /// The ARN of the resource that carries the policy.
+    pub arn: String,
+}
+
+impl InPlay {
+    /// The resource carrying the policy that governs requests on `arn`, when `arn` names one resource
+    /// of a service iamfit reads resource policies of (`None` for patterns and other services).
+    pub fn of_arn(arn: &str) -> Option<InPlay> {
+        let service = ResourceService::of_arn(arn)?;
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        let [_, partition, _, region, account, tail] = parts.as_slice() else { return None };
+        let concrete = |t: &str| !t.is_empty() && !t.contains(['*', '?', '$']);
+        let arn = match service {
+            ResourceService::S3 => {
+                let bucket = tail.split('/').next().unwrap_or_default();
+                concrete(bucket).then(|| format!("arn:{}:s3:::{bucket}", partition))?
+            }
+            ResourceService::DynamoDb => {
+                let mut t = tail.split('/');
+                let (kind, table) = (t.next().unwrap_or_default(), t.next().unwrap_or_default());
+                (kind == "table" && concrete(table))
+                    .then(|| format!("arn:{}:dynamodb:{region}:{account}:table/{table}", partition))?
+            }
+            ResourceService::Lambda => {
+                let mut t = tail.split(':');
+                let (kind, name) = (t.next().unwrap_or_default(), t.next().unwrap_or_default());
+                (kind == "function" && concrete(name))
+                    .then(|| format!("arn:{}:lambda:{region}:{account}:function:{name}", partition))?
+            }
+            ResourceService::SecretsManager => {
+                // A policy's `secret:NAME-??????` stands for the one secret NAME.
+                let name = tail.strip_prefix("secret:")?;
+                let name = name.strip_suffix("-??????").or_else(|| name.strip_suffix('*')).unwrap_or(name);
+                concrete(name)
+                    .then(|| format!("arn:{}:secretsmanager:{region}:{account}:secret:{name}", partition))?
+            }
+            ResourceService::Kms => {
+                let id = tail.strip_prefix("key/")?;
+                concrete(id).then(|| arn.to_string())?
+            }
+            ResourceService::Events => {
+                let bus = tail.strip_prefix("event-bus/")?;
+                concrete(bus).then(|| arn.to_string())?
+            }
+            ResourceService::Ecr => {
+                let repo = tail.strip_prefix("repository/")?;
+                concrete(repo).then(|| arn.to_string())?
+            }
+            ResourceService::Sqs | ResourceService::Sns => concrete(tail).then(|| arn.to_string())?,
+        };
+        let concrete_scope = [region, account].iter().all(|p| !p.contains(['*', '?', '$']));
+        concrete_scope.then_some(InPlay { service, arn })
+    }
+
+    /// The region of the resource (empty for S3).
+    pub fn region(&self) -> &str {
+        self.arn.split(':').nth(3).unwrap_or_default()
+    }
+
+    /// The account of the resource (empty for S3).
+    pub fn account(&self) -> &str {
+        self.arn.split(':').nth(4).unwrap_or_default()
+    }
+
+    /// The resource's last name (`key/ID` -> `ID`, `function:F` -> `F`, a bucket's name).
+    pub fn name(&self) -> &str {
+        resource_name(&self.arn)
+    }
+}
+
+/// The resources in play for the given subjects: every concrete resource their policies name (in
+/// `Resource`, not `NotResource`; after the principal's policy variables are resolved) and every
+/// resource the usage shows (`usage`: the calls of a trail or recording), of the services whose
+/// resource policies iamfit reads. Patterns name no resource: there is nothing to read for them.
+pub fn in_play(subjects: &[&super::Subject], usage: Option<&iamfit_trail::usage::Usage>) -> Vec<InPlay> {
+    let mut out = std::collections::BTreeSet::new();
+    for subject in subjects {
+        let set = &subject.policies;
+        let policies = set.identity.iter().chain(set.boundary.iter()).chain(set.session.iter());
+        for named in policies {
+            for st in &named.policy.statements {
+                let Some(res) = st.resource.as_ref().filter(|r| !r.negated) else { continue };
+                out.extend(res.entries.iter().filter_map(|e| InPlay::of_arn(&e.raw)));
+            }
+        }
+    }
+    if let Some(usage) = usage {
+        out.extend(usage.calls.keys().filter_map(|(_, resource)| InPlay::of_arn(resource)));
+        for a in usage.actions.values() {
+            out.extend(a.resources.set.iter().filter_map(|r| InPlay::of_arn(r)));
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// A resource policy that could not be read: what it means for the answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unread {
+    /// The resource.
+    pub resource: InPlay,
+    /// The call that failed and why (`kms:GetKeyPolicy denied`).
+    pub why: String,
+}
+
+impl Unread {
+    /// The note for the user: what decisions on the resource assume.
+    pub fn note(&self) -> String {
+        let what = match self.resource.service {
+            ResourceService::Kms => "key policy",
+            ResourceService::S3 => "bucket policy",
+            ResourceService::Sqs => "queue policy",
+            ResourceService::Sns => "topic policy",
+            ResourceService::SecretsManager => "secret's resource policy",
+            ResourceService::Lambda => "function policy",
+            ResourceService::DynamoDb => "table's resource policy",
+            ResourceService::Events => "event bus policy",
+            ResourceService::Ecr => "repository policy",
+        };
+        let assumption = match self.resource.service {
+            ResourceService::Kms => {
+                "assume AWS's default key policy (which lets the account's IAM policies allow)"
+            }
+            _ => "cover the identity side only",
+        };
+        format!(
+            "the {what} of {} could not be read ({}): decisions on {} {assumption}",
+            self.resource.arn, self.why, self.resource.arn
+        )
     }
 }
 
@@ -322,6 +502,108 @@ mod tests {
         let mut want: Vec<_> = policies.iter().map(key).collect();
         want.sort();
         assert_eq!(back, want);
+    }
+
+    /// The resource whose policy governs each ARN a policy may name; patterns name none. Which
+    /// policy governs what: S3 bucket policies cover the bucket's objects
+    /// (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-policies.html), DynamoDB
+    /// table policies the table's indexes and streams
+    /// (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/access-control-resource-based.html),
+    /// Lambda function policies the function's versions and aliases
+    /// (https://docs.aws.amazon.com/lambda/latest/dg/access-control-resource-based.html).
+    #[test]
+    fn in_play_names_the_resource_that_carries_the_policy() {
+        let of = |arn: &str| InPlay::of_arn(arn).map(|r| (r.service, r.arn));
+        let key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        assert_eq!(of(key), Some((ResourceService::Kms, key.to_string())));
+        assert_eq!(of("arn:aws:kms:us-east-1:111122223333:key/*"), None);
+        assert_eq!(of("arn:aws:kms:us-east-1:111122223333:alias/orders"), None, "a key policy is on the key");
+        assert_eq!(
+            of("arn:aws:s3:::orders-data/*"),
+            Some((ResourceService::S3, "arn:aws:s3:::orders-data".into()))
+        );
+        assert_eq!(of("arn:aws:s3:::orders-*/*"), None);
+        assert_eq!(
+            of("arn:aws:dynamodb:us-east-1:111122223333:table/orders/index/*"),
+            Some((ResourceService::DynamoDb, "arn:aws:dynamodb:us-east-1:111122223333:table/orders".into()))
+        );
+        assert_eq!(
+            of("arn:aws:lambda:us-east-1:111122223333:function:orders:*"),
+            Some((ResourceService::Lambda, "arn:aws:lambda:us-east-1:111122223333:function:orders".into()))
+        );
+        assert_eq!(
+            of("arn:aws:secretsmanager:us-east-1:111122223333:secret:db-??????"),
+            Some((
+                ResourceService::SecretsManager,
+                "arn:aws:secretsmanager:us-east-1:111122223333:secret:db".into()
+            ))
+        );
+        assert_eq!(of("arn:aws:sqs:*:111122223333:jobs"), None);
+        assert_eq!(of("arn:aws:sqs:us-east-1:111122223333:${aws:username}"), None);
+        assert_eq!(of("arn:aws:logs:us-east-1:111122223333:log-group:x"), None, "no resource policy read");
+        assert_eq!(of("*"), None);
+    }
+
+    #[test]
+    fn in_play_lists_the_subjects_and_the_usage_resources() {
+        let mut account = super::super::Account::default();
+        let doc = PolicyDocument::from_value(&json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": ["arn:aws:s3:::orders/*", "arn:aws:s3:::orders/a"]},
+            {"Effect": "Allow", "Action": "sqs:*", "NotResource": "arn:aws:sqs:us-east-1:111122223333:never"},
+            {"Effect": "Deny", "Action": "kms:*", "Resource": "arn:aws:kms:us-east-1:111122223333:key/k1"}]}))
+        .unwrap();
+        account.roles.push(super::super::Role {
+            name: "r".into(),
+            arn: "arn:aws:iam::111122223333:role/r".into(),
+            inline: vec![super::super::InlinePolicy { name: "p".into(), document: doc }],
+            ..Default::default()
+        });
+        let subject = account.role_subject("arn:aws:iam::111122223333:role/r", "s").unwrap();
+        let arns = |v: Vec<InPlay>| v.into_iter().map(|r| r.arn).collect::<Vec<_>>();
+        assert_eq!(
+            arns(in_play(&[&subject], None)),
+            ["arn:aws:kms:us-east-1:111122223333:key/k1", "arn:aws:s3:::orders"]
+        );
+        let mut usage = iamfit_trail::usage::Usage::default();
+        usage.calls.insert(
+            ("sqs:SendMessage".into(), "arn:aws:sqs:us-east-1:111122223333:jobs".into()),
+            Default::default(),
+        );
+        assert_eq!(
+            arns(in_play(&[&subject], Some(&usage))),
+            [
+                "arn:aws:kms:us-east-1:111122223333:key/k1",
+                "arn:aws:s3:::orders",
+                "arn:aws:sqs:us-east-1:111122223333:jobs"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unread_policy_says_what_the_decisions_assume() {
+        let key = InPlay::of_arn("arn:aws:kms:us-east-1:111122223333:key/k1").unwrap();
+        let note = Unread { resource: key, why: "kms:GetKeyPolicy denied".into() }.note();
+        assert!(note.starts_with("the key policy of arn:aws:kms:us-east-1:111122223333:key/k1 could not be read (kms:GetKeyPolicy denied): decisions on arn:aws:kms:us-east-1:111122223333:key/k1 assume AWS's default key policy"), "{note}");
+        let bucket = InPlay::of_arn("arn:aws:s3:::orders").unwrap();
+        let note = Unread { resource: bucket, why: "s3:GetBucketPolicy denied".into() }.note();
+        assert!(note.ends_with("cover the identity side only"), "{note}");
+    }
+
+    /// Secrets Manager appends `-` and six random characters to a secret's name in its ARN; policies
+    /// write them `-??????` (https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_iam-policies.html).
+    #[test]
+    fn a_secret_policy_governs_its_secret_with_or_without_the_suffix() {
+        let doc = PolicyDocument::from_value(&json!({"Version": "2012-10-17", "Statement": []})).unwrap();
+        let arn = "arn:aws:secretsmanager:us-east-1:111122223333:secret:db-AbCdEf";
+        let p = ResourcePolicy { service: ResourceService::SecretsManager, arn: arn.into(), document: doc };
+        assert!(p.governs(arn));
+        assert!(p.governs("arn:aws:secretsmanager:us-east-1:111122223333:secret:db-??????"));
+        assert!(p.governs("arn:aws:secretsmanager:us-east-1:111122223333:secret:db"));
+        assert!(!p.governs("arn:aws:secretsmanager:us-east-1:111122223333:secret:db-prod-XyZ123"));
+        assert!(!p.governs("arn:aws:secretsmanager:us-east-1:111122223333:secret:dbx-AbCdEf"));
+        let by_name =
+            ResourcePolicy { arn: "arn:aws:secretsmanager:us-east-1:111122223333:secret:db".into(), ..p };
+        assert!(by_name.governs(arn));
     }
 
     #[test]

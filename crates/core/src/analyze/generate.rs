@@ -201,6 +201,28 @@ pub struct Missing {
     pub reason: String,
 }
 
+/// A used call the generated identity policy allows but a resource-based policy would still block
+/// (a KMS key policy without root delegation, a bucket policy's Deny, ...): missing on that layer.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ResourceLayerMissing {
+    /// The action.
+    pub action: String,
+    /// The resource called.
+    pub resource: String,
+    /// The layer that blocks: always `resource`.
+    pub layer: &'static str,
+    /// The resource policy that blocks (`kms policy of ARN`, `s3 policy of ARN`).
+    pub policy: String,
+    /// Why, in words.
+    pub reason: String,
+    /// The statement the resource policy would need (an Allow naming the principal).
+    pub statement: Value,
+    /// For an explicit Deny: the denying statement (its Sid or `#index`), which must stop matching
+    /// the principal; the Allow alone does not help.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub denied_by: Option<String>,
+}
+
 /// A granted action CloudTrail cannot show in use: kept out of the policy, listed for review.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Unobservable {
@@ -238,6 +260,8 @@ pub struct Generated {
     pub proof: Proof,
     /// Used calls left out (not granted today, denied, unknown action).
     pub missing: Vec<Missing>,
+    /// Used calls the generated policy allows that a resource-based policy would still block.
+    pub missing_in_resource_policies: Vec<ResourceLayerMissing>,
     /// Granted actions CloudTrail cannot show in use.
     pub unobservable: Vec<Unobservable>,
     /// Whether the policy was split into several documents.
@@ -911,6 +935,9 @@ pub fn generate(usage: &Usage, current: Option<&Subject>, catalog: &Catalog, opt
     g.missing.sort_by(|a, b| (&a.action, &a.resource).cmp(&(&b.action, &b.resource)));
     g.missing.dedup();
     prove_used_calls(usage, current, catalog, &mut g);
+    if let Some(subject) = current {
+        prove_resource_layers(usage, subject, catalog, &mut g);
+    }
     prove_against_current(&ctx, &mut g);
     add_proof_notes(usage, current, catalog, options, &mut g);
     g
@@ -1247,18 +1274,103 @@ fn add_denied(usage: &Usage, g: &mut Generated) {
     }
 }
 
-/// Proof of the result: the generated documents allow every used call they should.
-fn prove_used_calls(usage: &Usage, current: Option<&Subject>, catalog: &Catalog, g: &mut Generated) {
-    let policies: Vec<NamedPolicy> = g
-        .documents
+/// The generated documents as the identity policies of a policy set.
+fn generated_policies(g: &Generated) -> Vec<NamedPolicy> {
+    g.documents
         .iter()
         .enumerate()
         .filter_map(|(i, d)| {
             let text = serde_json::to_string(&d.to_json()).ok()?;
             iamfit_policy::Policy::parse(&text).ok().map(|p| NamedPolicy::new(format!("generated-{i}"), p))
         })
-        .collect();
-    let generated = PolicySet { identity: policies, ..Default::default() };
+        .collect()
+}
+
+/// The proof against the whole stack: each used call the generated identity policy allows is
+/// evaluated again with the subject's boundary and the resource's own policy; a call a resource
+/// policy blocks is missing on that layer, with the statement that policy would need.
+fn prove_resource_layers(usage: &Usage, subject: &Subject, catalog: &Catalog, g: &mut Generated) {
+    let identity = generated_policies(g);
+    let context = RequestContext::new();
+    let mut found = Vec::new();
+    for (name, a) in &usage.actions {
+        if !catalog.action(name).is_none_or(|r| r.supports_resource_level_permissions()) {
+            continue;
+        }
+        for r in &a.resources.set {
+            let mut set = subject.policies_for(r).into_owned();
+            if set.resource.is_none() {
+                continue;
+            }
+            set.identity = identity.clone();
+            let req = Request {
+                principal: Some(&subject.principal),
+                action: name,
+                resource: r,
+                context: &context,
+                resource_account: None,
+            };
+            let alone = PolicySet { identity: identity.clone(), ..Default::default() };
+            if authorize(&alone, &req).verdict != Verdict::Allow {
+                continue;
+            }
+            let d = authorize_with(&set, &req, ConditionMode::Optimistic);
+            found.extend(resource_block(&d, subject, name, r));
+        }
+    }
+    if !found.is_empty() {
+        g.notes.push(format!(
+            "{} used call(s) the policy allows would still be blocked by a resource-based policy (a key or bucket policy): each is listed with the statement that policy needs (missing_in_resource_policies in --report)",
+            found.len()
+        ));
+    }
+    g.missing_in_resource_policies = found;
+}
+
+/// The resource layer's block of a decision, with the Allow statement the resource policy needs.
+fn resource_block(
+    d: &iamfit_policy::eval::Decision,
+    subject: &Subject,
+    action: &str,
+    resource: &str,
+) -> Option<ResourceLayerMissing> {
+    use iamfit_policy::eval::{DenyReason, Layer};
+    let policy = subject.resources.for_resource(resource)?.name.to_string();
+    let (reason, denied_by) = match d.verdict {
+        Verdict::ExplicitDeny => {
+            let m = d.matched.iter().find(|m| m.layer == Layer::Resource)?;
+            (format!("explicit deny in statement {} of the {policy}", m.label()), Some(m.label()))
+        }
+        Verdict::ImplicitDeny => match d.reason? {
+            r @ (DenyReason::KeyPolicy | DenyReason::ResourcePolicy) => (r.to_string(), None),
+            _ => return None,
+        },
+        Verdict::Allow => return None,
+    };
+    let principal = subject.principal.role_arn.clone().unwrap_or_else(|| subject.principal.arn.clone());
+    // A key policy's statements name the key as "*": the policy is the key's own.
+    let on = if resource.starts_with("arn:aws:kms:") { "*" } else { resource };
+    let statement = serde_json::json!({
+        "Sid": format!("Allow{}", resource_label(resource)),
+        "Effect": "Allow",
+        "Principal": {"AWS": principal},
+        "Action": action,
+        "Resource": on,
+    });
+    Some(ResourceLayerMissing {
+        action: action.to_string(),
+        resource: resource.to_string(),
+        layer: "resource",
+        policy,
+        reason,
+        statement,
+        denied_by,
+    })
+}
+
+/// Proof of the result: the generated documents allow every used call they should.
+fn prove_used_calls(usage: &Usage, current: Option<&Subject>, catalog: &Catalog, g: &mut Generated) {
+    let generated = PolicySet { identity: generated_policies(g), ..Default::default() };
     let context = RequestContext::new();
     for (name, a) in &usage.actions {
         let resource_level = catalog.action(name).is_none_or(|r| r.supports_resource_level_permissions());
@@ -1580,6 +1692,9 @@ pub struct GenerateReport {
     pub proof: Proof,
     /// Used calls left out.
     pub missing: Vec<Missing>,
+    /// Used calls the policy allows that a resource-based policy (a key or bucket policy) would still
+    /// block: the layer, the policy, why, and the statement that policy would need.
+    pub missing_in_resource_policies: Vec<ResourceLayerMissing>,
     /// Granted actions CloudTrail cannot show.
     pub unobservable: Vec<Unobservable>,
     /// Whether the policy was split.
@@ -1602,6 +1717,7 @@ pub fn report(g: &Generated, principal: &str) -> GenerateReport {
         characters: g.documents.iter().map(GenDocument::size).collect(),
         proof: g.proof.clone(),
         missing: g.missing.clone(),
+        missing_in_resource_policies: g.missing_in_resource_policies.clone(),
         unobservable: g.unobservable.clone(),
         split: g.split,
         notes: g.notes.clone(),

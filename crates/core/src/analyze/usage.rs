@@ -11,6 +11,7 @@ use crate::account::Subject;
 use crate::analyze::effective::effective_permissions;
 use crate::analyze::service_needs::ServiceNeeds;
 use crate::source::Replay;
+use iamfit_policy::eval::{DenyReason, Verdict};
 
 /// `iamfit usage`'s report.
 #[derive(Debug, Clone, Serialize)]
@@ -141,6 +142,82 @@ pub struct CoverageReport {
     pub needed_by_configuration: usize,
     /// Each granted action and its status.
     pub actions: Vec<CoveredAction>,
+    /// Distinct calls of the evidence (with a named resource) that the current policies allow,
+    /// decided against the whole stack the account model holds: the identity side, the boundary and
+    /// the resource's own policy (`Subject::policies_for`).
+    pub calls_allowed: usize,
+    /// Of those calls, how many the current policies deny.
+    pub calls_denied: usize,
+    /// The calls denied today, and those a resource-based policy took part in, with their decision.
+    pub calls: Vec<CoveredCall>,
+}
+
+/// One call of the evidence, decided against the current policies.
+#[derive(Debug, Clone, Serialize)]
+pub struct CoveredCall {
+    /// The action.
+    pub action: String,
+    /// The resource.
+    pub resource: String,
+    /// `allow`, `explicit-deny` or `implicit-deny` (conditions with unknown keys read as met).
+    pub decision: &'static str,
+    /// For a deny: the layer that decides (`identity`, `boundary`, `resource`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer: Option<String>,
+    /// For a deny: why, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Whether the call's resource has a known resource-based policy that took part.
+    pub resource_policy: bool,
+}
+
+/// Decides every distinct call of the evidence (with a named resource) against `subject`.
+fn covered_calls(subject: &Subject, replay: &Replay) -> Vec<CoveredCall> {
+    let empty = iamfit_policy::context::RequestContext::new();
+    replay
+        .usage
+        .calls
+        .keys()
+        .filter(|(_, resource)| resource.starts_with("arn:"))
+        .map(|(action, resource)| {
+            let (decision, _, _) = crate::analyze::diff::evaluate(subject, action, resource, &empty);
+            let (layer, reason) = match decision.verdict {
+                Verdict::Allow => (None, None),
+                Verdict::ExplicitDeny => (
+                    decision.matched.first().map(|m| m.layer.to_string()),
+                    decision
+                        .matched
+                        .first()
+                        .map(|m| format!("explicit deny in {} ({})", m.policy.name, m.label())),
+                ),
+                Verdict::ImplicitDeny => (
+                    decision.reason.map(|r| deny_layer(r).to_string()),
+                    decision.reason.map(|r| r.to_string()),
+                ),
+            };
+            CoveredCall {
+                action: action.clone(),
+                resource: resource.clone(),
+                decision: decision.verdict.as_str(),
+                layer,
+                reason,
+                resource_policy: subject.resources.for_resource(resource).is_some(),
+            }
+        })
+        .collect()
+}
+
+/// The layer an implicit deny's reason names.
+fn deny_layer(reason: DenyReason) -> &'static str {
+    match reason {
+        DenyReason::NoAllow => "identity",
+        DenyReason::Boundary => "boundary",
+        DenyReason::Session => "session",
+        DenyReason::Scp(_) => "scp",
+        DenyReason::Rcp(_) => "rcp",
+        DenyReason::ResourcePolicy | DenyReason::KeyPolicy | DenyReason::AwsOwned => "resource",
+        DenyReason::Trust => "trust",
+    }
 }
 
 /// One granted action and its status.
@@ -190,6 +267,7 @@ pub fn coverage_report(
         .map(|e| CoveredAction { status: status_of(&e.action, replay, needs, catalog), action: e.action })
         .collect();
     let count = |f: fn(&str) -> bool| actions.iter().filter(|a| f(a.status)).count();
+    let calls = covered_calls(subject, replay);
     CoverageReport {
         granted: actions.len(),
         used: count(|s| s == "used"),
@@ -197,6 +275,9 @@ pub fn coverage_report(
         unobservable: count(|s| s.starts_with("unobservable")),
         needed_by_configuration: count(|s| s == "needed-by-configuration"),
         actions,
+        calls_allowed: calls.iter().filter(|c| c.decision == "allow").count(),
+        calls_denied: calls.iter().filter(|c| c.decision != "allow").count(),
+        calls: calls.into_iter().filter(|c| c.decision != "allow" || c.resource_policy).collect(),
     }
 }
 
