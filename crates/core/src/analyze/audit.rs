@@ -419,6 +419,12 @@ pub fn audit(subject: &Subject, usage: Option<&Usage>, catalog: &Catalog) -> Vec
             audit_statement(&Grant::new(p, st, catalog, &effective), &effective, usage, catalog)
         })
         .collect();
+    sort_findings(&mut findings);
+    findings
+}
+
+/// Most serious first, then by code, policy, statement and action.
+fn sort_findings(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
         (a.severity, a.kind.name(), &a.policy, &a.statement, &a.action).cmp(&(
             b.severity,
@@ -428,7 +434,6 @@ pub fn audit(subject: &Subject, usage: Option<&Usage>, catalog: &Catalog) -> Vec
             &b.action,
         ))
     });
-    findings
 }
 
 /// Every rule on one Allow statement.
@@ -666,15 +671,7 @@ pub fn audit_function(
     let counted = usage.map(|u| super::service_needs::usage_counting_needs(u, needs));
     let mut findings = audit(subject, counted.as_ref(), catalog);
     findings.extend(super::service_needs::missing_findings(subject, needs));
-    findings.sort_by(|a, b| {
-        (a.severity, a.kind.name(), &a.policy, &a.statement, &a.action).cmp(&(
-            b.severity,
-            b.kind.name(),
-            &b.policy,
-            &b.statement,
-            &b.action,
-        ))
-    });
+    sort_findings(&mut findings);
     findings
 }
 
